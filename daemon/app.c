@@ -1,0 +1,1028 @@
+/*
+ * app.c - the daemon's main (I/O) thread.
+ *
+ * What runs here (one libev loop):
+ *   - the librdkafka consumer: its queue signals a pipe when it becomes
+ *     non-empty (rd_kafka_queue_io_event_enable), we read batches with
+ *     rd_kafka_consume_batch_queue(timeout 0) and hand them to workers by
+ *     partition (partition % workers, so one partition's messages stay in
+ *     order within one worker); rebalance, error and statistics callbacks
+ *     are served from the same queue, so they run on this thread too;
+ *   - the producer's delivery reports (same pipe mechanism);
+ *   - offset tracking: a tick advances each partition's contiguous
+ *     low-water mark and stores it (enable.auto.offset.store=false;
+ *     auto-commit commits what was stored);
+ *   - Redis (hiredis async), HTTP (/metrics, /livez, /readyz), signals.
+ *
+ * Flow control: consumption pauses when kafka.max.inflight messages are in
+ * flight, when a worker ring lacks room for a full batch, or while Redis is
+ * down; it resumes from the tick, from delivery reports, or when a worker
+ * signals progress (ev_async). librdkafka's own prefetch queue is bounded by
+ * queued.max.messages.kbytes. Memory is therefore bounded at any input rate.
+ *
+ * Delivery: at-least-once. An input offset is stored only after every output
+ * for it and every earlier message of its partition was acknowledged.
+ * Revoke drains in-flight messages of the revoked partitions (bounded by
+ * kafka.drain.timeout.ms) and commits synchronously before giving them up.
+ * SIGTERM stops consumption, drains, commits, leaves the group, exits 0;
+ * a watchdog guarantees exit within drain timeout + 4 s.
+ */
+#include "daemon/app_internal.h"
+#include "daemon/redis.h"
+#include "pipeline/log.h"
+#include "wc_version.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+static void consume_some(wc_app_t *app);
+
+/* ------------------------------------------------------------------ */
+/* logging / errors / statistics from librdkafka                       */
+
+static void rk_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    int l = level <= LOG_ERR ? WC_LOG_ERROR : level <= LOG_WARNING ? WC_LOG_WARN
+          : level <= LOG_INFO ? WC_LOG_INFO : WC_LOG_DEBUG;
+    if (l == WC_LOG_DEBUG)
+        wc_dbg(WC_DBG_KAFKA, "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+    else
+        wc_log(l, "kafka", "%s: %s: %s", rd_kafka_name(rk), fac, buf);
+}
+
+static void rk_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    wc_app_t *app = opaque;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        char buf[512];
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, buf, sizeof(buf));
+        wc_err("kafka", "%s: fatal error %s: %s; shutting down", rd_kafka_name(rk),
+               rd_kafka_err2name(orig), buf);
+        atomic_store(&app->fatal, 1);
+        return;
+    }
+    if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
+        atomic_store(&app->kafka_up, 0);
+        wc_warn("kafka", "%s: all brokers down: %s", rd_kafka_name(rk), reason);
+        return;
+    }
+    WC_METRIC_INC(app->m_main, WC_M_CONSUME_ERRORS);
+    wc_warn("kafka", "%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(err), reason);
+}
+
+/* Statistics: broker reachability and consumer lag, once a second. */
+static int rk_stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
+    wc_app_t *app = opaque;
+    json_error_t jerr;
+    json_t *root = json_loadb(json, json_len, 0, &jerr);
+    if (!root)
+        return 0;
+    json_t *brokers = json_object_get(root, "brokers");
+    const char *bname;
+    json_t *b;
+    int up = 0, known = 0;
+    json_object_foreach(brokers, bname, b)
+    {
+        json_int_t nodeid = json_integer_value(json_object_get(b, "nodeid"));
+        const char *state = json_string_value(json_object_get(b, "state"));
+        if (nodeid < 0 || !state)
+            continue;
+        known++;
+        if (!strcmp(state, "UP"))
+            up++;
+    }
+    if (known)
+        atomic_store(&app->kafka_up, up > 0);
+    if (rk == app->consumer) {
+        json_t *t = json_object_get(json_object_get(root, "topics"), app->cfg->topic_input);
+        json_t *parts = json_object_get(t, "partitions");
+        const char *pname;
+        json_t *p;
+        int64_t lag = 0;
+        int nlag = 0;
+        json_object_foreach(parts, pname, p)
+        {
+            json_int_t l = json_integer_value(json_object_get(p, "consumer_lag"));
+            if (json_integer_value(json_object_get(p, "partition")) < 0 || l < 0)
+                continue;
+            lag += l;
+            nlag++;
+        }
+        app->consumer_lag = nlag ? lag : -1;
+    }
+    json_decref(root);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* offsets                                                              */
+
+int wc_app_topic_index(const wc_app_t *app, const char *name)
+{
+    for (int i = 0; i < WC_TOPIC__COUNT; i++)
+        if (!strcmp(app->topic_names[i], name))
+            return i;
+    return -1;
+}
+
+uint64_t wc_app_inflight(const wc_app_t *app)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < WC_TOPIC__COUNT; i++)
+        n += wc_track_inflight(app->track[i]);
+    return n;
+}
+
+typedef struct store_ctx {
+    wc_app_t *app;
+    const char *topic;
+} store_ctx_t;
+
+static void store_cb(void *opaque, int32_t partition, int64_t next)
+{
+    store_ctx_t *sc = opaque;
+    rd_kafka_topic_partition_list_add(sc->app->store_list, sc->topic, partition)->offset = next;
+}
+
+/* Advance every tracker (no offset store). @locality main */
+static void app_advance(wc_app_t *app)
+{
+    for (int i = 0; i < WC_TOPIC__COUNT; i++)
+        wc_track_advance(app->track[i], NULL, NULL);
+}
+
+/* Advance low-water marks and store offsets. @locality main */
+static void app_store_offsets(wc_app_t *app)
+{
+    if (atomic_load(&app->fatal))
+        return;
+    rd_kafka_topic_partition_list_destroy(app->store_list);
+    app->store_list = rd_kafka_topic_partition_list_new(16);
+    for (int i = 0; i < WC_TOPIC__COUNT; i++) {
+        store_ctx_t sc = {app, app->topic_names[i]};
+        wc_track_advance(app->track[i], store_cb, &sc);
+    }
+    if (app->store_list->cnt) {
+        rd_kafka_resp_err_t err = rd_kafka_offsets_store(app->consumer, app->store_list);
+        if (err)
+            wc_dbg(WC_DBG_KAFKA, "kafka", "offsets_store: %s", rd_kafka_err2str(err));
+    }
+}
+
+static void rk_commit_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *offsets, void *opaque)
+{
+    wc_app_t *app = opaque;
+    if (err == RD_KAFKA_RESP_ERR__NO_OFFSET)
+        return;
+    if (err) {
+        WC_METRIC_INC(app->m_main, WC_M_COMMIT_ERRORS);
+        wc_warn("kafka", "offset commit failed: %s", rd_kafka_err2str(err));
+        return;
+    }
+    WC_METRIC_INC(app->m_main, WC_M_OFFSETS_COMMITTED);
+    if (wc_log_level >= WC_LOG_DEBUG && (wc_log_debug_mask & WC_DBG_KAFKA))
+        for (int i = 0; i < offsets->cnt; i++)
+            wc_dbg(WC_DBG_KAFKA, "kafka", "committed %s [%d] @ %lld", offsets->elems[i].topic,
+                   offsets->elems[i].partition, (long long)offsets->elems[i].offset);
+}
+
+/* ------------------------------------------------------------------ */
+/* pumping the loop while blocked in a rebalance or drain               */
+
+static void app_pump(wc_app_t *app)
+{
+    rd_kafka_poll(app->producer, 10);
+    wc_output_retry_pending(app);
+    ev_run(app->loop, EVRUN_NOWAIT);
+}
+
+/* Wait until the given partitions have nothing in flight. Returns true if
+ * drained. @locality main (inside the rebalance callback) */
+static bool app_drain_partitions(wc_app_t *app, const rd_kafka_topic_partition_list_t *parts)
+{
+    int64_t deadline = wc_now_ms() + app->cfg->drain_timeout_ms;
+    for (;;) {
+        app_advance(app);
+        uint64_t left = 0;
+        for (int i = 0; i < parts->cnt; i++) {
+            int t = wc_app_topic_index(app, parts->elems[i].topic);
+            if (t >= 0)
+                left += wc_track_inflight_partition(app->track[t], parts->elems[i].partition);
+        }
+        if (!left)
+            return true;
+        if (wc_now_ms() >= deadline) {
+            wc_warn("kafka", "revoke: %llu messages still in flight after %d ms; they will be "
+                             "reprocessed by the next owner",
+                    (unsigned long long)left, app->cfg->drain_timeout_ms);
+            return false;
+        }
+        app_pump(app);
+    }
+}
+
+static void rk_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    wc_app_t *app = opaque;
+    bool cooperative = !strcmp(rd_kafka_rebalance_protocol(rk), "COOPERATIVE");
+    rd_kafka_error_t *error = NULL;
+    rd_kafka_resp_err_t ret = 0;
+
+    app->rebalance_depth++;
+    WC_METRIC_INC(app->m_main, WC_M_REBALANCES);
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        for (int i = 0; i < parts->cnt; i++) {
+            int t = wc_app_topic_index(app, parts->elems[i].topic);
+            if (t >= 0)
+                wc_track_assign(app->track[t], parts->elems[i].partition);
+        }
+        app->assigned += (uint64_t)parts->cnt;
+        wc_info("kafka", "assigned %d partition(s)", parts->cnt);
+        if (cooperative)
+            error = rd_kafka_incremental_assign(rk, parts);
+        else
+            ret = rd_kafka_assign(rk, parts);
+        if (app->partitions_paused)
+            rd_kafka_pause_partitions(rk, parts);
+    } else {
+        bool lost = rd_kafka_assignment_lost(rk);
+        wc_info("kafka", "revoking %d partition(s)%s", parts->cnt, lost ? " (lost)" : "");
+        if (!lost) {
+            app_drain_partitions(app, parts);
+            app_store_offsets(app);
+            rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
+            if (cerr && cerr != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                wc_warn("kafka", "commit on revoke: %s", rd_kafka_err2str(cerr));
+        }
+        for (int i = 0; i < parts->cnt; i++) {
+            int t = wc_app_topic_index(app, parts->elems[i].topic);
+            if (t >= 0)
+                wc_track_revoke(app->track[t], parts->elems[i].partition);
+        }
+        app->assigned = app->assigned >= (uint64_t)parts->cnt ? app->assigned - (uint64_t)parts->cnt : 0;
+        if (cooperative)
+            error = rd_kafka_incremental_unassign(rk, parts);
+        else
+            ret = rd_kafka_assign(rk, NULL);
+    }
+    if (error) {
+        wc_err("kafka", "rebalance: %s", rd_kafka_error_string(error));
+        rd_kafka_error_destroy(error);
+    } else if (ret) {
+        wc_err("kafka", "rebalance: %s", rd_kafka_err2str(ret));
+    }
+    app->rebalance_depth--;
+}
+
+/* ------------------------------------------------------------------ */
+/* consuming and dispatch                                               */
+
+static bool app_input_blocked(wc_app_t *app, const char **why)
+{
+    if (app->state != WC_APP_RUNNING) {
+        *why = "not running";
+        return true;
+    }
+    if (app->rebalance_depth) {
+        *why = "rebalance";
+        return true;
+    }
+    if (atomic_load(&app->fatal)) {
+        *why = "fatal error";
+        return true;
+    }
+    if (!atomic_load(&app->redis_up)) {
+        *why = "redis unavailable";
+        return true;
+    }
+    if (wc_app_inflight(app) + app->consume_batch > (uint64_t)app->cfg->max_inflight) {
+        *why = "max in-flight";
+        return true;
+    }
+    for (int i = 0; i < app->nworkers; i++) {
+        if (wc_worker_free_space(app->workers[i]) < app->consume_batch) {
+            *why = "worker queue full";
+            return true;
+        }
+    }
+    return false;
+}
+
+static ev_idle consume_more;
+
+/* Pause or resume every assigned partition in librdkafka. @locality main */
+static void app_pause_assignment(wc_app_t *app, bool pause)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    if (rd_kafka_assignment(app->consumer, &parts) || !parts)
+        return;
+    if (parts->cnt) {
+        rd_kafka_resp_err_t err = pause ? rd_kafka_pause_partitions(app->consumer, parts)
+                                        : rd_kafka_resume_partitions(app->consumer, parts);
+        if (err)
+            wc_warn("kafka", "%s partitions: %s", pause ? "pause" : "resume", rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    app->partitions_paused = pause;
+    wc_info("kafka", "input %s", pause ? "paused (partitions paused in the consumer)" : "resumed");
+}
+
+/* While input is blocked for long, the assignment is paused in librdkafka
+ * and the consumer queue is still served (rebalance callbacks, and the
+ * max.poll.interval.ms liveness check). A message that still arrives is not
+ * processed: its partition is rewound to it so nothing is skipped. */
+static void app_poll_blocked(wc_app_t *app)
+{
+    ssize_t n = rd_kafka_consume_batch_queue(app->cq, 0, app->cbatch, app->consume_batch);
+    for (ssize_t i = 0; i < n; i++) {
+        rd_kafka_message_t *msg = app->cbatch[i];
+        if (!msg->err) {
+            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
+            rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(msg->rkt), msg->partition)
+                ->offset = msg->offset;
+            rd_kafka_error_t *e = rd_kafka_seek_partitions(app->consumer, l, 1000);
+            if (e) {
+                wc_warn("kafka", "rewind partition %d to %lld: %s", msg->partition,
+                        (long long)msg->offset, rd_kafka_error_string(e));
+                rd_kafka_error_destroy(e);
+            }
+            rd_kafka_topic_partition_list_destroy(l);
+        }
+        rd_kafka_message_destroy(msg);
+    }
+}
+
+static void consume_some(wc_app_t *app)
+{
+    const char *why = NULL;
+    for (int iter = 0; iter < 16; iter++) {
+        if (app_input_blocked(app, &why)) {
+            int64_t now = wc_now_ms();
+            if (!app->paused_backpressure)
+                wc_dbg(WC_DBG_KAFKA, "kafka", "input paused: %s", why);
+            app->paused_backpressure = true;
+            atomic_store(&app->wake_wanted, 1);
+            if (!app->blocked_since_ms)
+                app->blocked_since_ms = now;
+            if (app->state == WC_APP_RUNNING && !app->rebalance_depth) {
+                if (!app->partitions_paused && now - app->blocked_since_ms > 1000) {
+                    wc_warn("kafka", "input blocked for %lld ms: %s",
+                            (long long)(now - app->blocked_since_ms), why);
+                    app_pause_assignment(app, true);
+                }
+                if (app->partitions_paused)
+                    app_poll_blocked(app);
+            }
+            return;
+        }
+        app->paused_backpressure = false;
+        app->blocked_since_ms = 0;
+        if (app->partitions_paused)
+            app_pause_assignment(app, false);
+        atomic_store(&app->wake_wanted, 0);
+        ssize_t n = rd_kafka_consume_batch_queue(app->cq, 0, app->cbatch, app->consume_batch);
+        if (n <= 0)
+            return;
+        for (ssize_t i = 0; i < n; i++) {
+            rd_kafka_message_t *msg = app->cbatch[i];
+            if (msg->err) {
+                if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+                    WC_METRIC_INC(app->m_main, WC_M_CONSUME_ERRORS);
+                    wc_warn("kafka", "consume: %s", rd_kafka_message_errstr(msg));
+                }
+                rd_kafka_message_destroy(msg);
+                continue;
+            }
+            int t = wc_app_topic_index(app, rd_kafka_topic_name(msg->rkt));
+            wc_ptrack_t *pt = t >= 0 ? wc_track_get(app->track[t], msg->partition) : NULL;
+            wc_track_entry_t *te = pt ? wc_ptrack_add(app->track[t], pt, msg->offset) : NULL;
+            if (!te) {
+                /* Not assigned (stale fetch) or out of memory: not tracked,
+                 * not committed, so it will be consumed again. */
+                wc_dbg(WC_DBG_KAFKA, "kafka", "dropping untracked message partition %d offset %lld",
+                       msg->partition, (long long)msg->offset);
+                rd_kafka_message_destroy(msg);
+                continue;
+            }
+            te->ref = msg;
+            int w = msg->partition % app->nworkers;
+            app->dispatch_buf[w][app->dispatch_n[w]++] = te;
+        }
+        for (int w = 0; w < app->nworkers; w++) {
+            if (!app->dispatch_n[w])
+                continue;
+            size_t pushed = wc_worker_push(app->workers[w], app->dispatch_buf[w], app->dispatch_n[w]);
+            /* Free space was checked above, so everything fits. */
+            if (pushed != app->dispatch_n[w]) {
+                wc_err("worker", "ring overflow (%zu of %zu pushed): bug", pushed,
+                       app->dispatch_n[w]);
+                abort();
+            }
+            app->dispatch_n[w] = 0;
+            wc_worker_kick(app->workers[w]);
+        }
+        if ((size_t)n < app->consume_batch)
+            return;
+    }
+    /* Still more to read: continue after other events had a turn (the queue
+     * will not signal again while non-empty). */
+    ev_idle_start(app->loop, &consume_more);
+}
+
+static void consume_more_cb(struct ev_loop *loop, ev_idle *w, int revents)
+{
+    ev_idle_stop(loop, w);
+    consume_some(w->data);
+}
+
+static void drain_pipe(int fd)
+{
+    char buf[256];
+    while (read(fd, buf, sizeof(buf)) > 0)
+        ;
+}
+
+static void cq_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    wc_app_t *app = w->data;
+    drain_pipe(app->cq_pipe[0]);
+    consume_some(app);
+}
+
+static void pq_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+    wc_app_t *app = w->data;
+    drain_pipe(app->pq_pipe[0]);
+    rd_kafka_poll(app->producer, 0);
+    if (app->paused_backpressure)
+        consume_some(app);
+}
+
+static void wake_cb(struct ev_loop *loop, ev_async *w, int revents)
+{
+    wc_app_t *app = w->data;
+    if (app->paused_backpressure)
+        consume_some(app);
+}
+
+/* ------------------------------------------------------------------ */
+/* rules snapshots                                                      */
+
+static void rules_reclaim(wc_app_t *app)
+{
+    uint64_t min = UINT64_MAX;
+    for (int i = 0; i < app->nworkers; i++) {
+        uint64_t q = wc_worker_quiescent_epoch(app->workers[i]);
+        if (q < min)
+            min = q;
+    }
+    wc_retired_rules_t **pp = &app->retired;
+    while (*pp) {
+        wc_retired_rules_t *r = *pp;
+        if (min >= r->epoch) {
+            *pp = r->next;
+            wc_rules_release(r->rules);
+            free(r);
+        } else {
+            pp = &r->next;
+        }
+    }
+}
+
+static int rules_install(wc_app_t *app, wc_rules_t *rules)
+{
+    wc_retired_rules_t *ret = calloc(1, sizeof(*ret));
+    if (!ret)
+        return WC_ERR_NOMEM;
+    wc_rules_t *old = atomic_exchange_explicit(&app->rules, rules, memory_order_seq_cst);
+    uint64_t epoch = atomic_fetch_add_explicit(&app->rules_epoch, 1, memory_order_seq_cst) + 1;
+    app->rules_loaded_at_ms = wc_now_ms();
+    if (!old) {
+        free(ret);
+        return 0;
+    }
+    ret->rules = old;
+    ret->epoch = epoch;
+    ret->next = app->retired;
+    app->retired = ret;
+    return 0;
+}
+
+static void app_reload(wc_app_t *app)
+{
+    char errstr[512];
+    wc_info("config", "SIGHUP: reloading%s%s and rules", app->config_path ? " " : "",
+            app->config_path ? app->config_path : "");
+    if (app->config_path) {
+        wc_config_t *nc = wc_config_new();
+        if (!nc || wc_config_load_file(nc, app->config_path, errstr, sizeof(errstr)) ||
+            wc_config_validate(nc, errstr, sizeof(errstr))) {
+            wc_err("config", "reload rejected, keeping the running configuration: %s",
+                   nc ? errstr : "out of memory");
+            WC_METRIC_INC(app->m_main, WC_M_RULES_RELOAD_FAILS);
+            wc_config_destroy(nc);
+            return;
+        }
+        char diff[512];
+        if (wc_config_diff_nonreloadable(app->cfg, nc, diff, sizeof(diff)))
+            wc_warn("config", "changed keys need a restart and were not applied: %s", diff);
+        /* Reloadable keys are read by the main thread only: swap them in. */
+        char *tmp;
+#define SWAPSTR(f) (tmp = app->cfg->f, app->cfg->f = nc->f, nc->f = tmp)
+        SWAPSTR(log_level);
+        SWAPSTR(log_format);
+        SWAPSTR(debug);
+        SWAPSTR(rules_dir);
+#undef SWAPSTR
+        wc_config_destroy(nc);
+        uint32_t mask = 0;
+        wc_log_parse_debug(app->cfg->debug, &mask);
+        wc_log_setup(wc_log_parse_level(app->cfg->log_level), !strcmp(app->cfg->log_format, "json"),
+                     mask);
+    }
+    wc_rules_t *rules = wc_rules_load(app->cfg->rules_dir, errstr, sizeof(errstr));
+    if (!rules) {
+        wc_err("rules", "reload rejected, keeping the running rules: %s", errstr);
+        WC_METRIC_INC(app->m_main, WC_M_RULES_RELOAD_FAILS);
+        return;
+    }
+    if (rules_install(app, rules)) {
+        wc_rules_release(rules);
+        return;
+    }
+    WC_METRIC_INC(app->m_main, WC_M_RULES_RELOADS);
+    wc_info("rules", "rules reloaded from %s", app->cfg->rules_dir);
+}
+
+/* ------------------------------------------------------------------ */
+/* signals, tick, shutdown                                              */
+
+static void *shutdown_watchdog(void *arg)
+{
+    int ms = *(int *)arg;
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) && errno == EINTR)
+        ;
+    wc_err("app", "shutdown did not complete within %d ms; exiting without final commit", ms);
+    _exit(1);
+    return NULL;
+}
+
+static void app_begin_shutdown(wc_app_t *app, const char *why)
+{
+    static int watchdog_ms;
+    pthread_t th;
+    if (app->state == WC_APP_DRAINING)
+        return;
+    wc_info("app", "%s: draining (up to %d ms)", why, app->cfg->drain_timeout_ms);
+    app->state = WC_APP_DRAINING;
+    app->drain_deadline_ms = wc_now_ms() + app->cfg->drain_timeout_ms;
+    watchdog_ms = app->cfg->drain_timeout_ms + 4000;
+    if (!pthread_create(&th, NULL, shutdown_watchdog, &watchdog_ms))
+        pthread_detach(th);
+}
+
+static void sig_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    wc_app_t *app = w->data;
+    if (w->signum == SIGHUP) {
+        app_reload(app);
+        return;
+    }
+    app_begin_shutdown(app, w->signum == SIGTERM ? "SIGTERM" : "SIGINT");
+}
+
+static void redis_state_cb(void *opaque, int up)
+{
+    wc_app_t *app = opaque;
+    atomic_store(&app->redis_up, up);
+    if (up && app->paused_backpressure)
+        consume_some(app);
+}
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    wc_app_t *app = w->data;
+    wc_output_retry_pending(app);
+    app_store_offsets(app);
+    rules_reclaim(app);
+    if (atomic_load(&app->fatal) && app->state == WC_APP_RUNNING) {
+        app->exit_code = 1;
+        app_begin_shutdown(app, "fatal error");
+    }
+    if (app->state == WC_APP_DRAINING) {
+        uint64_t left = wc_app_inflight(app);
+        if (!left || atomic_load(&app->fatal)) {
+            ev_break(loop, EVBREAK_ALL);
+        } else if (wc_now_ms() >= app->drain_deadline_ms) {
+            wc_warn("app", "drain timeout: %llu input messages not fully acknowledged; their "
+                           "offsets are not committed",
+                    (unsigned long long)left);
+            app->exit_code = 1;
+            ev_break(loop, EVBREAK_ALL);
+        }
+        return;
+    }
+    if (app->paused_backpressure || app->state == WC_APP_RUNNING)
+        consume_some(app);
+}
+
+int wc_app_ready(const wc_app_t *app, char *why, size_t why_size)
+{
+    const char *r = NULL;
+    if (app->state != WC_APP_RUNNING)
+        r = app->state == WC_APP_DRAINING ? "draining" : "starting";
+    else if (atomic_load(&app->fatal))
+        r = "fatal error";
+    else if (!atomic_load(&app->kafka_up))
+        r = "kafka unavailable";
+    else if (!atomic_load(&app->redis_up))
+        r = "redis unavailable";
+    else if (!atomic_load(&app->rules))
+        r = "no rules loaded";
+    if (r)
+        snprintf(why, why_size, "not ready: %s", r);
+    return r == NULL;
+}
+
+void wc_app_gauges(const wc_app_t *app, wc_metrics_gauges_t *g)
+{
+    char why[64];
+    memset(g, 0, sizeof(*g));
+    g->inflight = wc_app_inflight(app);
+    g->consumer_lag = app->consumer_lag;
+    g->ready = wc_app_ready(app, why, sizeof(why));
+    g->kafka_up = atomic_load(&app->kafka_up);
+    g->redis_up = atomic_load(&app->redis_up);
+    g->workers = app->nworkers;
+    g->rules_loaded_at_ms = app->rules_loaded_at_ms;
+    g->assigned_partitions = app->assigned;
+}
+
+/* ------------------------------------------------------------------ */
+/* construction                                                         */
+
+static int conf_set(rd_kafka_conf_t *conf, const char *k, const char *v, char *errstr,
+                    size_t errstr_size)
+{
+    char e[256];
+    if (rd_kafka_conf_set(conf, k, v, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+        wc_errstr_set(errstr, errstr_size, "kafka %s: %s", k, e);
+        return WC_ERR_INVAL;
+    }
+    return 0;
+}
+
+static int conf_apply_kv(rd_kafka_conf_t *conf, const wc_kv_t *kv, int n, char *errstr,
+                         size_t errstr_size)
+{
+    char e[256];
+    for (int i = 0; i < n; i++) {
+        if (rd_kafka_conf_set(conf, kv[i].key, kv[i].value, e, sizeof(e)) != RD_KAFKA_CONF_OK) {
+            wc_errstr_set(errstr, errstr_size, "%s: %s", kv[i].origin, e);
+            return WC_ERR_INVAL;
+        }
+    }
+    return 0;
+}
+
+static bool kv_has(const wc_kv_t *kv, int n, const char *key)
+{
+    for (int i = 0; i < n; i++)
+        if (!strcmp(kv[i].key, key))
+            return true;
+    return false;
+}
+
+static rd_kafka_conf_t *base_conf(wc_app_t *app, const char *role, char *errstr, size_t errstr_size)
+{
+    const wc_config_t *c = app->cfg;
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    char name[128];
+    snprintf(name, sizeof(name), "webcared-%s-%s", c->instance_id, role);
+    if (conf_set(conf, "bootstrap.servers", c->kafka_brokers, errstr, errstr_size) ||
+        conf_set(conf, "client.id", name, errstr, errstr_size) ||
+        conf_set(conf, "statistics.interval.ms", "1000", errstr, errstr_size) ||
+        conf_set(conf, "log.connection.close", "false", errstr, errstr_size) ||
+        conf_apply_kv(conf, c->kafka_global, c->n_kafka_global, errstr, errstr_size)) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    rd_kafka_conf_set_opaque(conf, app);
+    rd_kafka_conf_set_log_cb(conf, rk_log_cb);
+    rd_kafka_conf_set_error_cb(conf, rk_error_cb);
+    rd_kafka_conf_set_stats_cb(conf, rk_stats_cb);
+    return conf;
+}
+
+static int app_kafka_setup(wc_app_t *app, char *errstr, size_t errstr_size)
+{
+    const wc_config_t *c = app->cfg;
+    char e[512], num[32];
+    rd_kafka_conf_t *conf;
+
+    /* Producer */
+    conf = base_conf(app, "producer", errstr, errstr_size);
+    if (!conf)
+        return WC_ERR_INVAL;
+    snprintf(num, sizeof(num), "%d", c->message_timeout_ms);
+    if (conf_set(conf, "enable.idempotence", "true", errstr, errstr_size) ||
+        conf_set(conf, "message.timeout.ms", num, errstr, errstr_size) ||
+        (!kv_has(c->kafka_producer, c->n_kafka_producer, "linger.ms") &&
+         conf_set(conf, "linger.ms", "5", errstr, errstr_size)) ||
+        (!kv_has(c->kafka_producer, c->n_kafka_producer, "batch.num.messages") &&
+         conf_set(conf, "batch.num.messages", "10000", errstr, errstr_size)) ||
+        (!kv_has(c->kafka_producer, c->n_kafka_producer, "queue.buffering.max.messages") &&
+         conf_set(conf, "queue.buffering.max.messages", "1000000", errstr, errstr_size)) ||
+        (!kv_has(c->kafka_producer, c->n_kafka_producer, "queue.buffering.max.kbytes") &&
+         conf_set(conf, "queue.buffering.max.kbytes", "262144", errstr, errstr_size)) ||
+        conf_apply_kv(conf, c->kafka_producer, c->n_kafka_producer, errstr, errstr_size)) {
+        rd_kafka_conf_destroy(conf);
+        return WC_ERR_INVAL;
+    }
+    snprintf(num, sizeof(num), "%d", c->input_max_bytes + 65536 > 1000000 ? c->input_max_bytes + 65536 : 1000000);
+    if (!kv_has(c->kafka_producer, c->n_kafka_producer, "message.max.bytes") &&
+        conf_set(conf, "message.max.bytes", num, errstr, errstr_size)) {
+        rd_kafka_conf_destroy(conf);
+        return WC_ERR_INVAL;
+    }
+    rd_kafka_conf_set_dr_msg_cb(conf, wc_output_dr_cb);
+    app->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
+    if (!app->producer) {
+        wc_errstr_set(errstr, errstr_size, "kafka producer: %s", e);
+        return WC_ERR_INVAL;
+    }
+    app->rkt_dlq = rd_kafka_topic_new(app->producer, c->topic_dlq, NULL);
+
+    /* Consumer */
+    conf = base_conf(app, "consumer", errstr, errstr_size);
+    if (!conf)
+        return WC_ERR_INVAL;
+    snprintf(num, sizeof(num), "%d", c->commit_interval_ms);
+    if (conf_set(conf, "group.id", c->kafka_group_id, errstr, errstr_size) ||
+        conf_set(conf, "enable.auto.commit", "true", errstr, errstr_size) ||
+        conf_set(conf, "enable.auto.offset.store", "false", errstr, errstr_size) ||
+        conf_set(conf, "auto.commit.interval.ms", num, errstr, errstr_size) ||
+        (!kv_has(c->kafka_consumer, c->n_kafka_consumer, "auto.offset.reset") &&
+         conf_set(conf, "auto.offset.reset", "earliest", errstr, errstr_size)) ||
+        (!kv_has(c->kafka_consumer, c->n_kafka_consumer, "queued.max.messages.kbytes") &&
+         conf_set(conf, "queued.max.messages.kbytes", "32768", errstr, errstr_size)) ||
+        conf_apply_kv(conf, c->kafka_consumer, c->n_kafka_consumer, errstr, errstr_size)) {
+        rd_kafka_conf_destroy(conf);
+        return WC_ERR_INVAL;
+    }
+    rd_kafka_conf_set_rebalance_cb(conf, rk_rebalance_cb);
+    rd_kafka_conf_set_offset_commit_cb(conf, rk_commit_cb);
+    app->consumer = rd_kafka_new(RD_KAFKA_CONSUMER, conf, e, sizeof(e));
+    if (!app->consumer) {
+        wc_errstr_set(errstr, errstr_size, "kafka consumer: %s", e);
+        return WC_ERR_INVAL;
+    }
+    rd_kafka_poll_set_consumer(app->consumer);
+    app->cq = rd_kafka_queue_get_consumer(app->consumer);
+    app->pq = rd_kafka_queue_get_main(app->producer);
+    if (pipe2(app->cq_pipe, O_NONBLOCK | O_CLOEXEC) || pipe2(app->pq_pipe, O_NONBLOCK | O_CLOEXEC)) {
+        wc_errstr_set(errstr, errstr_size, "pipe: %s", strerror(errno));
+        return WC_ERR_IO;
+    }
+    rd_kafka_queue_io_event_enable(app->cq, app->cq_pipe[1], "1", 1);
+    rd_kafka_queue_io_event_enable(app->pq, app->pq_pipe[1], "1", 1);
+
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(2);
+    rd_kafka_topic_partition_list_add(sub, c->topic_input, RD_KAFKA_PARTITION_UA);
+    rd_kafka_topic_partition_list_add(sub, c->topic_responses, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(app->consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (err) {
+        wc_errstr_set(errstr, errstr_size, "subscribe %s: %s", c->topic_input,
+                      rd_kafka_err2str(err));
+        return WC_ERR_INVAL;
+    }
+    return 0;
+}
+
+wc_app_t *wc_app_create(wc_config_t *cfg, const char *config_path, char *errstr,
+                        size_t errstr_size)
+{
+    wc_app_t *app = calloc(1, sizeof(*app));
+    char hostname[128];
+    if (!app) {
+        wc_config_destroy(cfg);
+        wc_errstr_set(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    app->cfg = cfg;
+    app->cq_pipe[0] = app->cq_pipe[1] = app->pq_pipe[0] = app->pq_pipe[1] = -1;
+    app->config_path = config_path ? strdup(config_path) : NULL;
+    app->consumer_lag = -1;
+    if (!*cfg->instance_id) {
+        if (gethostname(hostname, sizeof(hostname)))
+            snprintf(hostname, sizeof(hostname), "webcared");
+        hostname[sizeof(hostname) - 1] = '\0';
+        free(cfg->instance_id);
+        cfg->instance_id = strdup(hostname);
+    }
+
+    wc_decode_limits_default(&app->limits);
+    app->limits.max_bytes = (size_t)cfg->input_max_bytes;
+    app->limits.max_depth = cfg->input_max_depth;
+    app->limits.max_text_len = (uint32_t)cfg->input_max_text_bytes;
+    app->limits.max_id_len = (uint32_t)cfg->input_max_id_bytes;
+    app->limits.max_field_len = (uint32_t)cfg->input_max_field_bytes;
+
+    app->loop = ev_default_loop(EVFLAG_AUTO);
+    app->nworkers = wc_config_workers(cfg);
+    app->metrics = wc_metrics_create(app->nworkers + 1);
+    app->topic_names[WC_TOPIC_MENTIONS] = cfg->topic_input;
+    app->topic_names[WC_TOPIC_RESPONSES] = cfg->topic_responses;
+    for (int i = 0; i < WC_TOPIC__COUNT; i++)
+        app->track[i] = wc_track_create(i);
+    app->store_list = rd_kafka_topic_partition_list_new(16);
+    app->consume_batch = (size_t)cfg->consume_batch;
+    app->cbatch = calloc(app->consume_batch, sizeof(*app->cbatch));
+    app->dispatch_buf = calloc((size_t)app->nworkers, sizeof(*app->dispatch_buf));
+    app->dispatch_n = calloc((size_t)app->nworkers, sizeof(*app->dispatch_n));
+    app->workers = calloc((size_t)app->nworkers, sizeof(*app->workers));
+    if (!app->loop || !app->metrics || !app->track[0] || !app->track[1] || !app->cbatch || !app->dispatch_buf ||
+        !app->dispatch_n || !app->workers) {
+        wc_errstr_set(errstr, errstr_size, "out of memory");
+        goto fail;
+    }
+    app->m_main = wc_metrics_shard(app->metrics, 0);
+
+    wc_rules_t *rules = wc_rules_load(cfg->rules_dir, errstr, errstr_size);
+    if (!rules)
+        goto fail;
+    rules_install(app, rules);
+
+    wc_dedup_config_t dc;
+    wc_dedup_config_default(&dc);
+    dc.capacity = (uint32_t)cfg->dedup_capacity;
+    dc.window_ms = (int64_t)cfg->dedup_window_s * 1000;
+    dc.max_hamming = cfg->dedup_max_hamming;
+    dc.min_tokens = cfg->dedup_min_tokens;
+    app->dedup = wc_dedup_create(&dc, errstr, errstr_size);
+    if (!app->dedup)
+        goto fail;
+
+    if (app_kafka_setup(app, errstr, errstr_size))
+        goto fail;
+
+    for (int i = 0; i < app->nworkers; i++) {
+        app->dispatch_buf[i] = calloc(app->consume_batch, sizeof(wc_job_t *));
+        if (!app->dispatch_buf[i]) {
+            wc_errstr_set(errstr, errstr_size, "out of memory");
+            goto fail;
+        }
+        app->workers[i] = wc_worker_create(app, i, errstr, errstr_size);
+        if (!app->workers[i])
+            goto fail;
+    }
+
+    app->redis = wc_redis_create(app->loop, cfg->redis_addr, cfg->redis_password,
+                                 cfg->redis_timeout_ms, redis_state_cb, app, errstr, errstr_size);
+    if (!app->redis)
+        goto fail;
+
+    if (cfg->http_port > 0 || !strcmp(cfg->http_bind, "0")) {
+        app->http = wc_http_create(app, cfg->http_bind, cfg->http_port, errstr, errstr_size);
+        if (!app->http)
+            goto fail;
+    }
+
+    ev_io_init(&app->cq_watcher, cq_cb, app->cq_pipe[0], EV_READ);
+    app->cq_watcher.data = app;
+    ev_io_init(&app->pq_watcher, pq_cb, app->pq_pipe[0], EV_READ);
+    app->pq_watcher.data = app;
+    ev_async_init(&app->wake, wake_cb);
+    app->wake.data = app;
+    ev_idle_init(&consume_more, consume_more_cb);
+    consume_more.data = app;
+    ev_timer_init(&app->tick, tick_cb, cfg->tick_ms / 1000.0, cfg->tick_ms / 1000.0);
+    app->tick.data = app;
+    ev_signal_init(&app->sig_term, sig_cb, SIGTERM);
+    ev_signal_init(&app->sig_int, sig_cb, SIGINT);
+    ev_signal_init(&app->sig_hup, sig_cb, SIGHUP);
+    app->sig_term.data = app->sig_int.data = app->sig_hup.data = app;
+    return app;
+fail:
+    wc_app_destroy(app);
+    return NULL;
+}
+
+int wc_app_run(wc_app_t *app)
+{
+    for (int i = 0; i < app->nworkers; i++) {
+        if (wc_worker_start(app->workers[i])) {
+            wc_err("app", "cannot start worker %d", i);
+            return 1;
+        }
+    }
+    ev_io_start(app->loop, &app->cq_watcher);
+    ev_io_start(app->loop, &app->pq_watcher);
+    ev_async_start(app->loop, &app->wake);
+    ev_timer_start(app->loop, &app->tick);
+    ev_signal_start(app->loop, &app->sig_term);
+    ev_signal_start(app->loop, &app->sig_int);
+    ev_signal_start(app->loop, &app->sig_hup);
+    app->state = WC_APP_RUNNING;
+    wc_info("app", "webcared %s started: %d workers, input %s, brokers %s, redis %s, http %s:%d",
+            WC_VERSION_STR, app->nworkers, app->cfg->topic_input, app->cfg->kafka_brokers,
+            app->cfg->redis_addr, app->cfg->http_bind, app->http ? wc_http_port(app->http) : 0);
+
+    ev_run(app->loop, 0);
+
+    /* Drained (or gave up): stop workers, final store + commit, leave. */
+    for (int i = 0; i < app->nworkers; i++)
+        wc_worker_stop_join(app->workers[i]);
+    rd_kafka_flush(app->producer, 2000);
+    rd_kafka_poll(app->producer, 0);
+    app_store_offsets(app);
+    if (!atomic_load(&app->fatal)) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(app->consumer, NULL, 0);
+        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+            wc_warn("kafka", "final commit: %s", rd_kafka_err2str(err));
+    }
+    app->state = WC_APP_STOPPED;
+    rd_kafka_consumer_close(app->consumer);
+    if (atomic_load(&app->fatal))
+        app->exit_code = 1;
+    wc_info("app", "stopped (exit %d): consumed %llu, produced %llu, dlq %llu",
+            app->exit_code, (unsigned long long)wc_metrics_sum(app->metrics, WC_M_CONSUMED),
+            (unsigned long long)wc_metrics_sum(app->metrics, WC_M_PRODUCED),
+            (unsigned long long)wc_metrics_sum(app->metrics, WC_M_DLQ));
+    return app->exit_code;
+}
+
+void wc_app_destroy(wc_app_t *app)
+{
+    if (!app)
+        return;
+    if (app->workers) {
+        for (int i = 0; i < app->nworkers; i++) {
+            if (app->workers[i]) {
+                wc_worker_stop_join(app->workers[i]);
+                wc_worker_destroy(app->workers[i]);
+            }
+        }
+    }
+    wc_http_destroy(app->http);
+    wc_redis_destroy(app->redis);
+    if (app->cq) {
+        rd_kafka_queue_io_event_enable(app->cq, -1, NULL, 0);
+        rd_kafka_queue_destroy(app->cq);
+    }
+    if (app->pq) {
+        rd_kafka_queue_io_event_enable(app->pq, -1, NULL, 0);
+        rd_kafka_queue_destroy(app->pq);
+    }
+    if (app->consumer)
+        rd_kafka_destroy(app->consumer);
+    if (app->rkt_dlq)
+        rd_kafka_topic_destroy(app->rkt_dlq);
+    if (app->producer) {
+        rd_kafka_flush(app->producer, 1000);
+        rd_kafka_destroy(app->producer);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (app->cq_pipe[i] >= 0)
+            close(app->cq_pipe[i]);
+        if (app->pq_pipe[i] >= 0)
+            close(app->pq_pipe[i]);
+    }
+    wc_dedup_destroy(app->dedup);
+    while (app->retired) {
+        wc_retired_rules_t *r = app->retired;
+        app->retired = r->next;
+        wc_rules_release(r->rules);
+        free(r);
+    }
+    wc_rules_t *rules = atomic_load(&app->rules);
+    if (rules)
+        wc_rules_release(rules);
+    for (int i = 0; i < WC_TOPIC__COUNT; i++)
+        wc_track_destroy(app->track[i]);
+    if (app->store_list)
+        rd_kafka_topic_partition_list_destroy(app->store_list);
+    if (app->dispatch_buf)
+        for (int i = 0; i < app->nworkers; i++)
+            free(app->dispatch_buf[i]);
+    free(app->dispatch_buf);
+    free(app->dispatch_n);
+    free(app->workers);
+    free(app->cbatch);
+    wc_metrics_destroy(app->metrics);
+    wc_config_destroy(app->cfg);
+    free(app->config_path);
+    free(app);
+}

@@ -1,0 +1,198 @@
+/*
+ * metrics.c - shard allocation and Prometheus rendering (see metrics.h).
+ */
+#include "daemon/metrics.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stddef.h>
+
+struct wc_metrics {
+    int nshards;
+    wc_metrics_shard_t *shards;
+};
+
+static const struct {
+    const char *name;
+    const char *help;
+} metric_desc[WC_M__COUNT] = {
+    [WC_M_CONSUMED] = {"webcared_consumed_total", "Input messages consumed."},
+    [WC_M_CONSUME_ERRORS] = {"webcared_consume_errors_total", "Consumer errors reported by librdkafka."},
+    [WC_M_PRODUCED] = {"webcared_produced_total", "Output messages acknowledged by Kafka."},
+    [WC_M_PRODUCE_FAILED] = {"webcared_produce_failed_total", "Failed deliveries (the output is produced again)."},
+    [WC_M_PRODUCE_QFULL] = {"webcared_produce_queue_full_total", "Waits on a full local producer queue."},
+    [WC_M_CASES_CREATED] = {"webcared_cases_created_total", "New cases."},
+    [WC_M_CASES_REPLAYED] = {"webcared_cases_replayed_total", "Cases re-emitted for replayed uncommitted input."},
+    [WC_M_DEDUP_EXACT] = {"webcared_dedup_exact_total", "Exact redeliveries recognised (no new case)."},
+    [WC_M_DEDUP_NEAR] = {"webcared_dedup_near_total", "Near-duplicates folded into an existing case."},
+    [WC_M_DEDUP_REMOTE_HITS] = {"webcared_dedup_remote_hits_total", "Exact duplicates recognised through Redis (other instance or restart)."},
+    [WC_M_DLQ] = {"webcared_dlq_produced_total", "Records sent to the dead-letter topic."},
+    [WC_M_REDIS_ERRORS] = {"webcared_redis_errors_total", "Redis connection or command errors."},
+    [WC_M_RULES_RELOADS] = {"webcared_rules_reloads_total", "Successful rule reloads."},
+    [WC_M_RULES_RELOAD_FAILS] = {"webcared_rules_reload_failures_total", "Rejected rule reloads (old rules kept)."},
+    [WC_M_OFFSETS_COMMITTED] = {"webcared_offset_commits_total", "Successful offset commits."},
+    [WC_M_COMMIT_ERRORS] = {"webcared_offset_commit_errors_total", "Failed offset commits."},
+    [WC_M_REBALANCES] = {"webcared_rebalances_total", "Consumer group rebalances (assign + revoke)."},
+    [WC_M_RESPONSES] = {"webcared_responses_total", "Valid brand responses consumed."},
+};
+
+static const char *const stage_names[WC_STAGE__COUNT] = {"decode", "classify", "dedup", "emit"};
+
+void wc_metrics_stage(wc_metrics_shard_t *s, wc_stage_t st, uint64_t total_ns, uint64_t n)
+{
+    if (!n)
+        return;
+    uint64_t avg = total_ns / n;
+    int b = 0;
+    uint64_t bound = 125;
+    while (b < WC_HIST_BUCKETS && avg > bound) {
+        bound <<= 1;
+        b++;
+    }
+    wc_metric_add(&s->stage_bucket[st][b], n);
+    wc_metric_add(&s->stage_sum_ns[st], total_ns);
+    wc_metric_add(&s->stage_count[st], n);
+}
+
+wc_metrics_t *wc_metrics_create(int nshards)
+{
+    wc_metrics_t *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->nshards = nshards;
+    m->shards = aligned_alloc(WC_CACHELINE, sizeof(wc_metrics_shard_t) * (size_t)nshards);
+    if (!m->shards) {
+        free(m);
+        return NULL;
+    }
+    memset(m->shards, 0, sizeof(wc_metrics_shard_t) * (size_t)nshards);
+    return m;
+}
+
+void wc_metrics_destroy(wc_metrics_t *m)
+{
+    if (!m)
+        return;
+    free(m->shards);
+    free(m);
+}
+
+wc_metrics_shard_t *wc_metrics_shard(wc_metrics_t *m, int i)
+{
+    return &m->shards[i];
+}
+
+static uint64_t sum_at(const wc_metrics_t *m, size_t byte_off)
+{
+    uint64_t s = 0;
+    for (int i = 0; i < m->nshards; i++) {
+        _Atomic uint64_t *p = (_Atomic uint64_t *)((char *)&m->shards[i] + byte_off);
+        s += atomic_load_explicit(p, memory_order_relaxed);
+    }
+    return s;
+}
+
+uint64_t wc_metrics_sum(const wc_metrics_t *m, wc_metric_t which)
+{
+    return sum_at(m, offsetof(wc_metrics_shard_t, c) + sizeof(uint64_t) * (size_t)which);
+}
+
+typedef struct sbuf {
+    char *p;
+    size_t len, cap;
+} sbuf_t;
+
+__attribute__((format(printf, 2, 3))) static void sb_printf(sbuf_t *b, const char *fmt, ...)
+{
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p ? b->p + b->len : NULL, b->p ? b->cap - b->len : 0, fmt, ap);
+        va_end(ap);
+        if (n < 0)
+            return;
+        if (b->p && (size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        }
+        size_t cap = b->cap ? b->cap * 2 : 16384;
+        while (cap - b->len <= (size_t)n)
+            cap *= 2;
+        char *np = realloc(b->p, cap);
+        if (!np)
+            return;
+        b->p = np;
+        b->cap = cap;
+    }
+}
+
+char *wc_metrics_render(const wc_metrics_t *m, const wc_metrics_gauges_t *g, size_t *len)
+{
+    sbuf_t b = {0};
+    for (int i = 0; i < WC_M__COUNT; i++) {
+        sb_printf(&b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", metric_desc[i].name,
+                  metric_desc[i].help, metric_desc[i].name, metric_desc[i].name,
+                  (unsigned long long)wc_metrics_sum(m, (wc_metric_t)i));
+    }
+    sb_printf(&b, "# HELP webcared_dlq_total Input messages sent to the dead-letter topic, by reason.\n"
+                  "# TYPE webcared_dlq_total counter\n");
+    for (int r = 1; r < WC_DLQ__COUNT; r++)
+        sb_printf(&b, "webcared_dlq_total{reason=\"%s\"} %llu\n",
+                  wc_dlq_reason_name((wc_dlq_reason_t)r),
+                  (unsigned long long)sum_at(m, offsetof(wc_metrics_shard_t, dlq) +
+                                                    sizeof(uint64_t) * (size_t)r));
+    sb_printf(&b, "# HELP webcared_classified_total Mentions classified, by class.\n"
+                  "# TYPE webcared_classified_total counter\n");
+    for (int c = 0; c < WC_CLASS__COUNT; c++)
+        sb_printf(&b, "webcared_classified_total{class=\"%s\"} %llu\n",
+                  wc_class_name((wc_class_t)c),
+                  (unsigned long long)sum_at(m, offsetof(wc_metrics_shard_t, cls) +
+                                                    sizeof(uint64_t) * (size_t)c));
+    sb_printf(&b, "# HELP webcared_stage_seconds Per-mention processing time by stage (batch averages).\n"
+                  "# TYPE webcared_stage_seconds histogram\n");
+    for (int s = 0; s < WC_STAGE__COUNT; s++) {
+        uint64_t cum = 0, bound = 125;
+        for (int k = 0; k <= WC_HIST_BUCKETS; k++) {
+            cum += sum_at(m, offsetof(wc_metrics_shard_t, stage_bucket) +
+                                 sizeof(uint64_t) * ((size_t)s * (WC_HIST_BUCKETS + 1) + (size_t)k));
+            if (k < WC_HIST_BUCKETS)
+                sb_printf(&b, "webcared_stage_seconds_bucket{stage=\"%s\",le=\"%.9f\"} %llu\n",
+                          stage_names[s], (double)bound / 1e9, (unsigned long long)cum);
+            else
+                sb_printf(&b, "webcared_stage_seconds_bucket{stage=\"%s\",le=\"+Inf\"} %llu\n",
+                          stage_names[s], (unsigned long long)cum);
+            bound <<= 1;
+        }
+        sb_printf(&b, "webcared_stage_seconds_sum{stage=\"%s\"} %.9f\n", stage_names[s],
+                  (double)sum_at(m, offsetof(wc_metrics_shard_t, stage_sum_ns) +
+                                        sizeof(uint64_t) * (size_t)s) / 1e9);
+        sb_printf(&b, "webcared_stage_seconds_count{stage=\"%s\"} %llu\n", stage_names[s],
+                  (unsigned long long)sum_at(m, offsetof(wc_metrics_shard_t, stage_count) +
+                                                    sizeof(uint64_t) * (size_t)s));
+    }
+    sb_printf(&b,
+              "# HELP webcared_inflight Input messages consumed but not yet fully acknowledged.\n"
+              "# TYPE webcared_inflight gauge\nwebcared_inflight %llu\n"
+              "# HELP webcared_consumer_lag Sum of consumer lag over assigned partitions (-1 unknown).\n"
+              "# TYPE webcared_consumer_lag gauge\nwebcared_consumer_lag %lld\n"
+              "# HELP webcared_ready 1 when Kafka and Redis are reachable and input flows.\n"
+              "# TYPE webcared_ready gauge\nwebcared_ready %d\n"
+              "# HELP webcared_kafka_up 1 when at least one broker is reachable.\n"
+              "# TYPE webcared_kafka_up gauge\nwebcared_kafka_up %d\n"
+              "# HELP webcared_redis_up 1 when the Redis connection is established.\n"
+              "# TYPE webcared_redis_up gauge\nwebcared_redis_up %d\n"
+              "# HELP webcared_workers Worker threads.\n"
+              "# TYPE webcared_workers gauge\nwebcared_workers %d\n"
+              "# HELP webcared_assigned_partitions Input partitions assigned to this instance.\n"
+              "# TYPE webcared_assigned_partitions gauge\nwebcared_assigned_partitions %llu\n"
+              "# HELP webcared_rules_loaded_timestamp_seconds When the active rules were loaded.\n"
+              "# TYPE webcared_rules_loaded_timestamp_seconds gauge\n"
+              "webcared_rules_loaded_timestamp_seconds %.3f\n",
+              (unsigned long long)g->inflight, (long long)g->consumer_lag, g->ready, g->kafka_up,
+              g->redis_up, g->workers, (unsigned long long)g->assigned_partitions,
+              (double)g->rules_loaded_at_ms / 1000.0);
+    *len = b.len;
+    return b.p;
+}

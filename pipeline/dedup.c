@@ -1,0 +1,1238 @@
+/*
+ * dedup.c - lock-free de-duplication table shared by all workers.
+ *
+ * WHAT
+ *   One table per process recognises, within window_ms:
+ *     - exact redeliveries: the same id_hash (brand + mention id) again;
+ *       REPLAY when partition/offset equal the first sighting's, else EXACT;
+ *     - near-duplicates: same brand and SimHash within max_hamming (or, for
+ *       texts too short for SimHash, the same text_hash). The first sighting
+ *       (the "original", status ORIG) owns the case; every near-duplicate
+ *       adds to its atomic aggregates (duplicates, distinct authors, reach)
+ *       and records its own id so a redelivery of the duplicate is EXACT.
+ *
+ * MEMORY (fixed at create, mmap'ed, touched lazily; no malloc after create)
+ *   rec[cap]          128-byte records (cap = capacity rounded to 2^k), used as
+ *                     a ring: a worker takes ALLOC_CHUNK consecutive indexes
+ *                     from a global cursor (one fetch_add per 32 records).
+ *   id index          cap/4 buckets of 8 one-word slots (load <= 0.5).
+ *   near index        SimHash bands and short-text keys, 2*cap*min(k+1,4)/8 buckets.
+ *   author set        (case, author) pairs for exact distinct-author counts.
+ *   About 224 bytes per capacity entry at max_hamming 3 (wc_dedup_memory_bytes).
+ *
+ *   Index slot (64 bit): ref = record index + 1 (32) | tag (20) | tick (12).
+ *   The slot is a hint: a reader always dereferences the record and checks
+ *   its key, generation, status and age, so a stale slot (record recycled,
+ *   expired or dead) is harmless and may be overwritten by CAS. tag is 20
+ *   key bits (id/text), or for bands 20 SimHash bits next to the band, so
+ *   a bucket scan dereferences almost only true candidates. tick is a
+ *   coarse clock (window/1024 units) used to pick reclaimable slots
+ *   without dereferencing.
+ *
+ * NEAR-DUP SEARCH: pigeonhole banding. The 64-bit SimHash is cut into
+ *   B = min(k+1, 4) bands (k = max_hamming). Each original is indexed under
+ *   hash(brand, band number, band value) for every band; a query scans the
+ *   same B buckets and keeps records whose full SimHash is within k. For
+ *   k <= 3 two hashes within distance k agree on at least one band
+ *   (pigeonhole), so every pair within k is found. Bands are never narrower
+ *   than 16 bits: narrower bands are not selective (a busy brand would put
+ *   hundreds of originals under one band value and overflow the bucket), so
+ *   for k = 4..8 a pair at distance d > 3 is found only when one of the four
+ *   16-bit bands is untouched (about 80% at d=4, 50% at d=6, 30% at d=8;
+ *   see docs/DEDUP.md). Near-duplicates are not indexed themselves (no
+ *   chaining: a copy maps to an original only if it is within k of it).
+ *
+ * THREADS
+ *   wc_dedup_check() may run concurrently on any number of threads. No
+ *   locks, no blocking: every wait on another thread's unfinished work is
+ *   replaced by helping (running that record's resolution step ourselves).
+ *
+ * RECORD LIFE CYCLE (state word: gen 16 | status 3 | link 45 = idx 29 + gen 16)
+ *   INIT       being written by its allocator (invisible)
+ *   ID_TENT    published in the id index, id claim unresolved
+ *              (link = the original for a near-dup candidate, else 0)
+ *   ID_LOST    lost the id claim (redelivery): dead, link -> winner
+ *   UNPUB      won the id claim, publishing its near keys
+ *   NEAR_TENT  near keys published, near claim unresolved
+ *   DOOMED     killed by a conflicting in-flight record (link): will become
+ *              DUP of that record's root
+ *   ORIG       original: owns a case, matched by later near-dups
+ *   DUP        near-duplicate of link (always an ORIG record)
+ *   Statuses only move forward within one generation; all transitions are
+ *   CAS on the state word, so exactly one thread decides each one.
+ *
+ * EXACTLY ONE NEW FOR CONCURRENT FIRST SIGHTINGS
+ *   A mention first looks up (no writes): an id holder -> EXACT/REPLAY; an
+ *   ORIG within k -> it becomes a near-dup candidate. Otherwise, and for
+ *   the near-dup candidate's own id, it allocates a record and claims:
+ *     1. publish the slot (seq_cst CAS), then re-scan the bucket (seq_cst
+ *        loads). Store-buffering (Dekker) argument: of two conflicting
+ *        records that both publish then scan, at least one sees the other.
+ *     2. conflicts are ordered by record index (a total order on in-flight
+ *        records): a final record (id: won, near: ORIG) always wins; of two
+ *        in-flight records the smaller index wins. The smaller one CASes
+ *        the larger one's state to ID_LOST/DOOMED ("kill"); the larger one,
+ *        when it sees the smaller still in flight, resolves it first
+ *        (helping; recursion strictly decreases the index, so it ends, and
+ *        its depth is bounded by the number of in-flight records).
+ *     3. the record's own final CAS (won/lost) fails if it was killed.
+ *   Only near-key slots of published records (NEAR_TENT) are ever resolved
+ *   by helpers; an UNPUB record seen by a smaller one is ignored (its owner
+ *   will scan after publishing and see us), by a larger one it is killed.
+ *   Slots of in-flight records are never evicted, so the publish/scan
+ *   argument holds while it matters. In a rare 3-way race a mention killed
+ *   by a record that itself became a duplicate is attached to that
+ *   record's original (transitively), never to a dead case.
+ *
+ * DISTINCT AUTHORS: a set of hash(original, author) words, insert-if-absent
+ *   with exactly one winner: put the key into the first free word of its
+ *   bucket, then CAS every earlier word of the bucket to a changed value
+ *   (live words flip a "touch" bit, free words get a new DEAD value). A
+ *   concurrent inserter that read an earlier word before our touch fails
+ *   its CAS and rescans (then sees us); one that wrote earlier is seen by
+ *   our touch pass and we retract. The earliest copy wins.
+ *
+ * TORN READS / ABA: records are recycled in place; readers use the state
+ *   word as a seqlock (load state, read fields relaxed, acquire fence,
+ *   re-load state, compare generation). References are (index, gen); gen
+ *   is 16 bits and skips 0, and aggregates carry the generation so a CAS on
+ *   a recycled record fails. A reference would have to stay in use across
+ *   65535 recycles of one record for ABA.
+ *
+ * MEMORY ORDERING: record fields are written relaxed after the INIT CAS
+ *   and a release fence, published by a release store of ID_TENT; slots by
+ *   seq_cst CAS; scans use seq_cst loads (plain loads on x86).
+ *
+ * TIME: now = max(now_ms of all callers) (monotonic); a record is matchable
+ *   while now - t <= window_ms (t = first sighting). Older entries are
+ *   treated as empty: their slots and records are reclaimed by CAS.
+ *
+ * WHEN FULL (chosen: evict, never refuse): the allocator recycles the next
+ *   record of the ring, i.e. roughly the oldest, even if it is younger than
+ *   window_ms (counted in stats.evicted_live: the effective window is then
+ *   capacity / rate). A full bucket evicts its oldest slot that does not
+ *   belong to an in-flight record. So the table never returns WC_ERR_FULL;
+ *   overload shortens memory instead of growing it or blocking workers.
+ *
+ * STATS are approximate (per-thread counters flushed every chunk).
+ */
+#include "pipeline/dedup.h"
+#include "pipeline/hash.h"
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define BUCKET_SLOTS 8
+#define ALLOC_CHUNK 32
+#define MAX_DEPTH 256
+
+enum rec_status { S_INIT = 0, S_ID_TENT, S_ID_LOST, S_UNPUB, S_NEAR_TENT, S_DOOMED, S_ORIG, S_DUP };
+
+#define ST_GEN(s) ((uint32_t)((s) >> 48))
+#define ST_STATUS(s) ((unsigned)(((s) >> 45) & 7u))
+#define ST_LINK(s) ((s) & ((1ULL << 45) - 1))
+#define ST_MAKE(gen, status, link) (((uint64_t)(gen) << 48) | ((uint64_t)(status) << 45) | (link))
+#define REF_MAKE(idx, gen) (((uint64_t)(idx) << 16) | (uint64_t)(gen))
+#define REF_IDX(r) ((uint32_t)((r) >> 16))
+#define REF_GEN(r) ((uint32_t)((r)&0xffffu))
+
+#define SLOT_REF(w) ((uint32_t)((w) >> 32))
+#define SLOT_TAG(w) ((uint32_t)(((w) >> 12) & 0xfffffu))
+#define SLOT_TICK(w) ((uint32_t)((w)&0xfffu))
+#define SLOT_MAKE(idx, tag, tick) (((uint64_t)((idx) + 1) << 32) | ((uint64_t)(tag) << 12) | (tick))
+#define TICK12 0xfffu
+
+/* author-set word: DEAD flag | tag 38 | touch 1 | tick 24; 0 = empty */
+#define AW_DEAD (1ULL << 63)
+#define AW_TOUCH (1ULL << 24)
+#define AW_TAG(w) (((w) >> 25) & ((1ULL << 38) - 1))
+#define AW_TICK(w) ((uint32_t)((w)&0xffffffu))
+#define TICK24 0xffffffu
+
+#define M24 0xffffffULL
+#define M48 0xffffffffffffULL
+
+#define FL_SIM 1u /* near_key is a SimHash (else a text hash) */
+
+#define SALT_TEXT 0x7465787474657874ULL
+#define SALT_BAND 0x62616e6462616e64ULL
+#define SALT_AUTH 0x6175746861757468ULL
+#define SALT_ID 0x6964696469646964ULL
+
+typedef struct rec {
+    _Atomic uint64_t state;
+    _Atomic uint64_t id_hash;
+    _Atomic uint64_t brand_hash;
+    _Atomic uint64_t near_key;
+    _Atomic uint64_t t_ms;
+    _Atomic uint64_t offset;
+    _Atomic uint64_t meta; /* partition 32 | route_id 16 | flags 16 */
+    _Atomic uint64_t author_hash;
+    /* second line: read when building results */
+    _Atomic uint64_t case_id[2];
+    _Atomic uint64_t agg0; /* gen 16 | duplicates 24 | authors 24 */
+    _Atomic uint64_t agg1; /* gen 16 | reach 48 */
+    uint64_t pad[4];
+} __attribute__((aligned(128))) rec_t;
+
+_Static_assert(sizeof(rec_t) == 128, "record is two cache lines");
+
+struct wc_dedup {
+    wc_dedup_config_t cfg;
+    uint64_t inst;
+    uint32_t cap;
+    uint32_t cap_mask;
+    uint64_t id_bmask, near_bmask, auth_bmask;
+    int k;
+    int nbands;
+    uint8_t band_lo[WC_DEDUP_HAMMING_MAX + 1];
+    uint8_t band_w[WC_DEDUP_HAMMING_MAX + 1];
+    int64_t window_ms;
+    int64_t tick_ms;
+    uint32_t window_ticks;
+    rec_t *rec;
+    _Atomic uint64_t *id_slots;
+    _Atomic uint64_t *near_slots;
+    _Atomic uint64_t *auth_slots;
+    size_t rec_bytes, id_bytes, near_bytes, auth_bytes;
+    _Alignas(WC_CACHELINE) _Atomic int64_t now;
+    _Alignas(WC_CACHELINE) _Atomic uint64_t cursor;
+    _Alignas(WC_CACHELINE) _Atomic uint64_t st_evicted_live;
+    _Atomic uint64_t st_slot_evicted;
+    _Atomic uint64_t st_publish_failed;
+    _Atomic uint64_t st_author_evicted;
+};
+
+/* Per-thread allocation chunk and pending stats (flushed per chunk). */
+static _Thread_local struct {
+    uint64_t inst;
+    uint64_t next, end;
+    uint64_t rng;
+    uint32_t evicted_live, slot_evicted, publish_failed, author_evicted;
+} tl;
+
+static _Atomic uint64_t g_inst = 1;
+
+/* ---- small helpers ---------------------------------------------------- */
+
+#define LD(p) atomic_load_explicit((p), memory_order_relaxed)
+#define ST(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
+#define LDSC(p) atomic_load_explicit((p), memory_order_seq_cst)
+
+static inline bool cas_sc(_Atomic uint64_t *p, uint64_t *expect, uint64_t desired)
+{
+    return atomic_compare_exchange_strong_explicit(p, expect, desired, memory_order_seq_cst,
+                                                   memory_order_seq_cst);
+}
+
+static inline uint64_t rotr64(uint64_t x, unsigned r)
+{
+    r &= 63;
+    return r ? (x >> r) | (x << (64 - r)) : x;
+}
+
+static inline uint64_t tl_rand(void)
+{
+    uint64_t x = tl.rng;
+    if (!x)
+        x = wc_hash_u64((uint64_t)(uintptr_t)&tl ^ (uint64_t)wc_mono_ns());
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    tl.rng = x;
+    return x;
+}
+
+static inline uint64_t next_pow2(uint64_t v)
+{
+    uint64_t p = 1;
+    while (p < v)
+        p <<= 1;
+    return p;
+}
+
+static inline bool in_flight(unsigned s)
+{
+    return s == S_INIT || s == S_ID_TENT || s == S_UNPUB || s == S_NEAR_TENT || s == S_DOOMED;
+}
+
+/* Monotonic table clock: max of every caller's now. */
+static inline int64_t clock_advance(wc_dedup_t *d, int64_t now_ms)
+{
+    int64_t cur = atomic_load_explicit(&d->now, memory_order_seq_cst);
+    while (now_ms > cur) {
+        if (atomic_compare_exchange_weak_explicit(&d->now, &cur, now_ms, memory_order_seq_cst,
+                                                  memory_order_seq_cst))
+            return now_ms;
+    }
+    return cur;
+}
+
+static inline uint32_t tick_of(const wc_dedup_t *d, int64_t now)
+{
+    return (uint32_t)((uint64_t)now / (uint64_t)d->tick_ms);
+}
+
+static inline bool expired(const wc_dedup_t *d, int64_t now, uint64_t t)
+{
+    return now - (int64_t)t > d->window_ms;
+}
+
+/* ---- records ---------------------------------------------------------- */
+
+typedef struct snap {
+    uint64_t st, id, brand, nk, t, off, meta, author;
+} snap_t;
+
+/* Seqlock read of the first line. false: free, being written or recycled. */
+static inline bool rec_snap(const rec_t *r, snap_t *s)
+{
+    s->st = LDSC(&r->state);
+    if (ST_STATUS(s->st) == S_INIT)
+        return false;
+    s->id = LD(&r->id_hash);
+    s->brand = LD(&r->brand_hash);
+    s->nk = LD(&r->near_key);
+    s->t = LD(&r->t_ms);
+    s->off = LD(&r->offset);
+    s->meta = LD(&r->meta);
+    s->author = LD(&r->author_hash);
+    atomic_thread_fence(memory_order_acquire);
+    return ST_GEN(LD(&r->state)) == ST_GEN(s->st);
+}
+
+typedef struct rinfo {
+    snap_t s;
+    uint64_t case_id[2];
+    uint64_t agg0, agg1;
+} rinfo_t;
+
+/* Full read of record ref (both lines); false if recycled. */
+static bool rec_info(wc_dedup_t *d, uint64_t ref, rinfo_t *ri)
+{
+    const rec_t *r = &d->rec[REF_IDX(ref)];
+    ri->s.st = LDSC(&r->state);
+    if (ST_STATUS(ri->s.st) == S_INIT || ST_GEN(ri->s.st) != REF_GEN(ref))
+        return false;
+    ri->s.id = LD(&r->id_hash);
+    ri->s.brand = LD(&r->brand_hash);
+    ri->s.nk = LD(&r->near_key);
+    ri->s.t = LD(&r->t_ms);
+    ri->s.off = LD(&r->offset);
+    ri->s.meta = LD(&r->meta);
+    ri->s.author = LD(&r->author_hash);
+    ri->case_id[0] = LD(&r->case_id[0]);
+    ri->case_id[1] = LD(&r->case_id[1]);
+    ri->agg0 = LD(&r->agg0);
+    ri->agg1 = LD(&r->agg1);
+    atomic_thread_fence(memory_order_acquire);
+    return ST_GEN(LD(&r->state)) == REF_GEN(ref);
+}
+
+static void stats_flush(wc_dedup_t *d)
+{
+    if (tl.evicted_live)
+        atomic_fetch_add_explicit(&d->st_evicted_live, tl.evicted_live, memory_order_relaxed);
+    if (tl.slot_evicted)
+        atomic_fetch_add_explicit(&d->st_slot_evicted, tl.slot_evicted, memory_order_relaxed);
+    if (tl.publish_failed)
+        atomic_fetch_add_explicit(&d->st_publish_failed, tl.publish_failed, memory_order_relaxed);
+    if (tl.author_evicted)
+        atomic_fetch_add_explicit(&d->st_author_evicted, tl.author_evicted, memory_order_relaxed);
+    tl.evicted_live = tl.slot_evicted = tl.publish_failed = tl.author_evicted = 0;
+}
+
+static inline void tl_bind(wc_dedup_t *d)
+{
+    if (tl.inst != d->inst) {
+        tl.inst = d->inst;
+        tl.next = tl.end = 0;
+        tl.evicted_live = tl.slot_evicted = tl.publish_failed = tl.author_evicted = 0;
+    }
+}
+
+/* Take the next reusable record of this thread's ring chunk and move it to
+ * INIT with a new generation. Skips in-flight records. */
+static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out)
+{
+    tl_bind(d);
+    for (;;) {
+        if (tl.next == tl.end) {
+            stats_flush(d);
+            tl.next = atomic_fetch_add_explicit(&d->cursor, ALLOC_CHUNK, memory_order_relaxed);
+            tl.end = tl.next + ALLOC_CHUNK;
+        }
+        uint64_t s = tl.next++;
+        /* a chunk older than one lap would recycle fresh records: drop it */
+        if (LD(&d->cursor) - s > (uint64_t)d->cap) {
+            tl.next = tl.end;
+            continue;
+        }
+        uint32_t idx = (uint32_t)(s & d->cap_mask);
+        rec_t *r = &d->rec[idx];
+        uint64_t st = atomic_load_explicit(&r->state, memory_order_acquire);
+        unsigned status = ST_STATUS(st);
+        if (st != 0 && in_flight(status))
+            continue;
+        uint32_t gen = (ST_GEN(st) + 1) & 0xffffu;
+        if (!gen)
+            gen = 1;
+        bool live = st != 0 && (status == S_ORIG || status == S_DUP) && !expired(d, now, LD(&r->t_ms));
+        if (!atomic_compare_exchange_strong_explicit(&r->state, &st, ST_MAKE(gen, S_INIT, 0),
+                                                     memory_order_acq_rel, memory_order_relaxed))
+            continue;
+        atomic_thread_fence(memory_order_release);
+        if (live)
+            tl.evicted_live++;
+        *gen_out = gen;
+        return idx;
+    }
+}
+
+static void rec_init(wc_dedup_t *d, uint32_t idx, uint32_t gen, const wc_dedup_key_t *k,
+                     int64_t now, uint64_t nk, bool sim, uint64_t role_ref)
+{
+    rec_t *r = &d->rec[idx];
+    ST(&r->id_hash, k->id_hash);
+    ST(&r->brand_hash, k->brand_hash);
+    ST(&r->near_key, nk);
+    ST(&r->t_ms, (uint64_t)now);
+    ST(&r->offset, (uint64_t)k->offset);
+    ST(&r->meta, ((uint64_t)(uint32_t)k->partition << 32) | ((uint64_t)k->route_id << 16) |
+                     (sim ? FL_SIM : 0u));
+    ST(&r->author_hash, k->author_hash);
+    ST(&r->case_id[0], k->case_id[0]);
+    ST(&r->case_id[1], k->case_id[1]);
+    ST(&r->agg0, ((uint64_t)gen << 48) | 1u);
+    ST(&r->agg1, ((uint64_t)gen << 48) | WC_MIN(k->reach, M48));
+    atomic_store_explicit(&r->state, ST_MAKE(gen, S_ID_TENT, role_ref), memory_order_release);
+}
+
+/* ---- index buckets ---------------------------------------------------- */
+
+static inline _Atomic uint64_t *id_bucket(const wc_dedup_t *d, uint64_t id_hash)
+{
+    return d->id_slots + (wc_hash_u64(id_hash ^ SALT_ID) & d->id_bmask) * BUCKET_SLOTS;
+}
+
+static inline uint32_t id_tag(uint64_t id_hash)
+{
+    return (uint32_t)(id_hash >> 44);
+}
+
+typedef struct nkeys {
+    int n;
+    bool sim;
+    _Atomic uint64_t *b[WC_DEDUP_HAMMING_MAX + 1];
+    uint32_t tag[WC_DEDUP_HAMMING_MAX + 1];
+} nkeys_t;
+
+static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim, nkeys_t *o)
+{
+    o->sim = sim;
+    if (!sim) {
+        o->n = 1;
+        o->b[0] = d->near_slots +
+                  (wc_hash_u64(wc_hash_u64(nk ^ SALT_TEXT) ^ brand) & d->near_bmask) * BUCKET_SLOTS;
+        o->tag[0] = (uint32_t)(nk >> 44);
+        return;
+    }
+    o->n = d->nbands;
+    for (int b = 0; b < d->nbands; b++) {
+        unsigned lo = d->band_lo[b], w = d->band_w[b];
+        uint64_t v = (nk >> lo) & (w >= 64 ? ~0ULL : ((1ULL << w) - 1));
+        uint64_t h = wc_hash_u64(wc_hash_u64(v ^ SALT_BAND ^ ((uint64_t)(b + 1) << 58)) ^ brand);
+        o->b[b] = d->near_slots + (h & d->near_bmask) * BUCKET_SLOTS;
+        o->tag[b] = (uint32_t)(rotr64(nk, lo + w) & 0xfffffu);
+    }
+}
+
+static inline bool near_prefilter(const wc_dedup_t *d, const nkeys_t *nk, int b, uint64_t w)
+{
+    if (nk->sim)
+        return __builtin_popcount(SLOT_TAG(w) ^ nk->tag[b]) <= d->k;
+    return SLOT_TAG(w) == nk->tag[b];
+}
+
+/* Publish word into bucket b: an empty slot, else one whose tick says it
+ * expired, else (bucket full) the oldest slot whose record is not in
+ * flight. Returns false if every slot belongs to an in-flight record. */
+static bool slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint32_t tick)
+{
+    for (int attempt = 0; attempt < 64; attempt++) {
+        uint64_t w[BUCKET_SLOTS];
+        int victim = -1;
+        for (int i = 0; i < BUCKET_SLOTS; i++)
+            w[i] = atomic_load_explicit(&b[i], memory_order_acquire);
+        for (int i = 0; i < BUCKET_SLOTS && victim < 0; i++)
+            if (!w[i])
+                victim = i;
+        for (int i = 0; i < BUCKET_SLOTS && victim < 0; i++)
+            if (((tick - SLOT_TICK(w[i])) & TICK12) > d->window_ticks + 1)
+                victim = i;
+        if (victim < 0) {
+            /* full: dereference to find dead entries or the oldest live one */
+            uint32_t best_age = 0;
+            bool dead = false;
+            for (int i = 0; i < BUCKET_SLOTS && !dead; i++) {
+                snap_t s;
+                uint32_t age = (tick - SLOT_TICK(w[i])) & TICK12;
+                if (!rec_snap(&d->rec[SLOT_REF(w[i]) - 1], &s) || ST_STATUS(s.st) == S_ID_LOST ||
+                    ST_STATUS(s.st) == S_DUP || ST_STATUS(s.st) == S_DOOMED) {
+                    victim = i;
+                    dead = true;
+                } else if (!in_flight(ST_STATUS(s.st)) && (victim < 0 || age > best_age)) {
+                    victim = i;
+                    best_age = age;
+                }
+            }
+            if (victim < 0)
+                break;
+            if (!dead)
+                tl.slot_evicted++;
+        }
+        if (cas_sc(&b[victim], &w[victim], word))
+            return true;
+    }
+    tl.publish_failed++;
+    return false;
+}
+
+/* ---- id claim (phase 1) ----------------------------------------------- */
+
+static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth);
+
+/* Evaluate the id conflict between X (xi, xg, id) and the record behind slot
+ * word w. Returns a reference X loses to, or 0. Kills/helps as needed. */
+static uint64_t id_conflict(wc_dedup_t *d, uint32_t xi, uint32_t xg, uint64_t id, uint32_t ci,
+                            int64_t now, int depth)
+{
+    for (int guard = 0; guard < 1024; guard++) {
+        snap_t c;
+        if (!rec_snap(&d->rec[ci], &c) || c.id != id || expired(d, now, c.t))
+            return 0;
+        unsigned cs = ST_STATUS(c.st);
+        uint32_t cg = ST_GEN(c.st);
+        if (cs == S_ID_LOST)
+            return 0;
+        if (cs != S_ID_TENT)
+            return REF_MAKE(ci, cg);
+        if (ci < xi) {
+            if (depth < MAX_DEPTH)
+                resolve_id(d, ci, cg, now, depth + 1);
+        } else {
+            uint64_t exp = c.st;
+            cas_sc(&d->rec[ci].state, &exp, ST_MAKE(cg, S_ID_LOST, REF_MAKE(xi, xg)));
+        }
+    }
+    return 0;
+}
+
+/* Resolve the id claim of record (xi, xg): returns its state once it is
+ * no longer ID_TENT (ID_LOST, UNPUB or DUP), or 0 if it was recycled. */
+static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth)
+{
+    rec_t *x = &d->rec[xi];
+    for (;;) {
+        uint64_t st = LDSC(&x->state);
+        if (ST_GEN(st) != xg)
+            return 0;
+        if (ST_STATUS(st) != S_ID_TENT)
+            return st;
+        uint64_t id = LD(&x->id_hash);
+        if (ST_GEN(LDSC(&x->state)) != xg)
+            return 0;
+        _Atomic uint64_t *b = id_bucket(d, id);
+        uint32_t tag = id_tag(id);
+        uint64_t lose = 0;
+        for (int i = 0; i < BUCKET_SLOTS && !lose; i++) {
+            uint64_t w = LDSC(&b[i]);
+            if (!w || SLOT_TAG(w) != tag || SLOT_REF(w) - 1 == xi)
+                continue;
+            lose = id_conflict(d, xi, xg, id, SLOT_REF(w) - 1, now, depth);
+        }
+        uint64_t link = ST_LINK(st);
+        uint64_t nst = lose ? ST_MAKE(xg, S_ID_LOST, lose)
+                            : (link ? ST_MAKE(xg, S_DUP, link) : ST_MAKE(xg, S_UNPUB, 0));
+        if (cas_sc(&x->state, &st, nst))
+            return nst;
+    }
+}
+
+/* ---- near claim (phase 2) --------------------------------------------- */
+
+static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth);
+
+static void near_publish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xi, uint32_t tick)
+{
+    for (int b = 0; b < nk->n; b++)
+        slot_publish(d, nk->b[b], SLOT_MAKE(xi, nk->tag[b], tick & TICK12), tick);
+}
+
+/* Near conflict between X and record ci: returns the Hamming distance if
+ * ci is an ORIG within k (*ref set), -1 otherwise. Kills/helps as needed. */
+static int near_conflict(wc_dedup_t *d, uint32_t xi, uint32_t xg, const snap_t *xs, uint32_t ci,
+                         int64_t now, int depth, uint64_t *ref)
+{
+    for (int guard = 0; guard < 1024; guard++) {
+        snap_t c;
+        if (!rec_snap(&d->rec[ci], &c) || c.brand != xs->brand ||
+            ((c.meta ^ xs->meta) & FL_SIM) || expired(d, now, c.t))
+            return -1;
+        int hd = (xs->meta & FL_SIM) ? __builtin_popcountll(c.nk ^ xs->nk) : (c.nk == xs->nk ? 0 : 99);
+        if (hd > d->k)
+            return -1;
+        unsigned cs = ST_STATUS(c.st);
+        uint32_t cg = ST_GEN(c.st);
+        if (cs == S_ORIG) {
+            *ref = REF_MAKE(ci, cg);
+            return hd;
+        }
+        if (cs != S_UNPUB && cs != S_NEAR_TENT)
+            return -1; /* DOOMED/DUP/ID_*: not an original, never will be */
+        if (ci < xi) {
+            if (cs == S_UNPUB || depth >= MAX_DEPTH)
+                return -1; /* it scans after publishing and will see us */
+            resolve_near(d, ci, cg, now, depth + 1);
+        } else {
+            uint64_t exp = c.st;
+            cas_sc(&d->rec[ci].state, &exp, ST_MAKE(cg, S_DOOMED, REF_MAKE(xi, xg)));
+        }
+    }
+    return -1;
+}
+
+/* Resolve the near claim of a record that won its id claim (UNPUB,
+ * NEAR_TENT or DOOMED): returns its ORIG or DUP state, or 0 if recycled. */
+static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth)
+{
+    rec_t *x = &d->rec[xi];
+    for (;;) {
+        uint64_t st = LDSC(&x->state);
+        if (ST_GEN(st) != xg)
+            return 0;
+        unsigned s = ST_STATUS(st);
+        if (s == S_DOOMED) {
+            uint64_t w = ST_LINK(st), ws = 0, nst;
+            if (depth < MAX_DEPTH)
+                ws = resolve_near(d, REF_IDX(w), REF_GEN(w), now, depth + 1);
+            if (ws && ST_STATUS(ws) == S_ORIG)
+                nst = ST_MAKE(xg, S_DUP, w);
+            else if (ws && ST_STATUS(ws) == S_DUP)
+                nst = ST_MAKE(xg, S_DUP, ST_LINK(ws));
+            else if (!ws)
+                nst = ST_MAKE(xg, S_ORIG, 0); /* killer recycled: nothing to attach to */
+            else
+                continue;
+            if (cas_sc(&x->state, &st, nst))
+                return nst;
+            continue;
+        }
+        if (s != S_UNPUB && s != S_NEAR_TENT)
+            return st;
+        snap_t xs;
+        if (!rec_snap(x, &xs))
+            return 0;
+        nkeys_t nk;
+        near_keys(d, xs.brand, xs.nk, (xs.meta & FL_SIM) != 0, &nk);
+        if (s == S_UNPUB) {
+            /* help a stalled owner: publishing twice only duplicates slots */
+            near_publish(d, &nk, xi, tick_of(d, now));
+            cas_sc(&x->state, &st, ST_MAKE(xg, S_NEAR_TENT, 0));
+            continue;
+        }
+        uint64_t best = 0;
+        int best_h = INT_MAX;
+        for (int b = 0; b < nk.n; b++) {
+            for (int i = 0; i < BUCKET_SLOTS; i++) {
+                uint64_t w = LDSC(&nk.b[b][i]);
+                if (!w || SLOT_REF(w) - 1 == xi || !near_prefilter(d, &nk, b, w))
+                    continue;
+                uint64_t ref = 0;
+                int hd = near_conflict(d, xi, xg, &xs, SLOT_REF(w) - 1, now, depth, &ref);
+                if (hd >= 0 && hd < best_h) {
+                    best_h = hd;
+                    best = ref;
+                }
+            }
+        }
+        uint64_t nst = best ? ST_MAKE(xg, S_DUP, best) : ST_MAKE(xg, S_ORIG, 0);
+        if (cas_sc(&x->state, &st, nst))
+            return nst;
+    }
+}
+
+/* ---- lookups (no writes) ---------------------------------------------- */
+
+/* Find a record holding id (not ID_LOST). Prefers one that won its claim. */
+static bool id_lookup(wc_dedup_t *d, _Atomic uint64_t *b, uint32_t tag, uint64_t id, int64_t now,
+                      uint32_t *hi, snap_t *hs)
+{
+    bool found = false;
+    for (int i = 0; i < BUCKET_SLOTS; i++) {
+        uint64_t w = LDSC(&b[i]);
+        if (!w || SLOT_TAG(w) != tag)
+            continue;
+        snap_t c;
+        uint32_t ci = SLOT_REF(w) - 1;
+        if (!rec_snap(&d->rec[ci], &c) || c.id != id || expired(d, now, c.t) ||
+            ST_STATUS(c.st) == S_ID_LOST)
+            continue;
+        if (!found || ST_STATUS(hs->st) == S_ID_TENT) {
+            *hi = ci;
+            *hs = c;
+            found = true;
+        }
+    }
+    return found;
+}
+
+/* Best ORIG within k among the near buckets (0 if none). */
+static uint64_t near_lookup(wc_dedup_t *d, const nkeys_t *nk, uint64_t brand, uint64_t key,
+                            int64_t now)
+{
+    uint64_t best = 0;
+    int best_h = INT_MAX;
+    for (int b = 0; b < nk->n; b++) {
+        for (int i = 0; i < BUCKET_SLOTS; i++) {
+            uint64_t w = LDSC(&nk->b[b][i]);
+            if (!w || !near_prefilter(d, nk, b, w))
+                continue;
+            snap_t c;
+            uint32_t ci = SLOT_REF(w) - 1;
+            if (!rec_snap(&d->rec[ci], &c) || ST_STATUS(c.st) != S_ORIG || c.brand != brand ||
+                ((c.meta & FL_SIM) != 0) != nk->sim || expired(d, now, c.t))
+                continue;
+            int hd = nk->sim ? __builtin_popcountll(c.nk ^ key) : (c.nk == key ? 0 : 99);
+            if (hd <= d->k && hd < best_h) {
+                best_h = hd;
+                best = REF_MAKE(ci, ST_GEN(c.st));
+            }
+        }
+    }
+    return best;
+}
+
+/* ---- distinct authors ------------------------------------------------- */
+
+static inline bool aw_live(const wc_dedup_t *d, uint64_t w, uint32_t tick)
+{
+    return w && !(w & AW_DEAD) && ((tick - AW_TICK(w)) & TICK24) <= d->window_ticks;
+}
+
+/* Insert key into the author set: 1 if it was absent (exactly one of any
+ * number of concurrent inserters of the same key gets 1), else 0. */
+static int auth_insert(wc_dedup_t *d, uint64_t key)
+{
+    _Atomic uint64_t *b = d->auth_slots + (key & d->auth_bmask) * BUCKET_SLOTS;
+    uint64_t tag = ((key >> 26) | 1) & ((1ULL << 38) - 1);
+    for (;;) {
+        uint32_t tick = tick_of(d, LDSC(&d->now)) & TICK24;
+        uint64_t w[BUCKET_SLOTS];
+        int p = -1, oldest = -1;
+        uint32_t oage = 0;
+        for (int i = 0; i < BUCKET_SLOTS; i++) {
+            w[i] = LDSC(&b[i]);
+            if (aw_live(d, w[i], tick)) {
+                if (AW_TAG(w[i]) == tag)
+                    return 0;
+                uint32_t age = (tick - AW_TICK(w[i])) & TICK24;
+                if (oldest < 0 || age > oage) {
+                    oldest = i;
+                    oage = age;
+                }
+            } else if (p < 0) {
+                p = i;
+            }
+        }
+        if (p < 0) {
+            p = oldest;
+            tl.author_evicted++;
+        }
+        uint64_t mine = (tag << 25) | tick;
+        if (!cas_sc(&b[p], &w[p], mine))
+            continue;
+        /* touch every earlier word: see the design comment */
+        for (int r = 0; r < p; r++) {
+            for (;;) {
+                uint64_t v = LDSC(&b[r]);
+                uint32_t t2 = tick_of(d, LDSC(&d->now)) & TICK24;
+                bool live = aw_live(d, v, t2);
+                if (live && AW_TAG(v) == tag) {
+                    uint64_t m = LDSC(&b[p]);
+                    while (aw_live(d, m, t2) && AW_TAG(m) == tag &&
+                           !cas_sc(&b[p], &m, AW_DEAD | tl_rand()))
+                        ;
+                    return 0;
+                }
+                uint64_t nv = live ? v ^ AW_TOUCH : (AW_DEAD | tl_rand());
+                if (cas_sc(&b[r], &v, nv))
+                    break;
+            }
+        }
+        return 1;
+    }
+}
+
+/* ---- results ---------------------------------------------------------- */
+
+static void result_new(const wc_dedup_key_t *k, wc_dedup_result_t *res)
+{
+    memset(res, 0, sizeof(*res));
+    res->kind = WC_DEDUP_NEW;
+    res->first_kind = WC_DEDUP_NEW;
+    res->case_id[0] = k->case_id[0];
+    res->case_id[1] = k->case_id[1];
+    res->orig_id_hash = k->id_hash;
+    res->distinct_authors = 1;
+    res->reach = WC_MIN(k->reach, M48);
+    res->route_id = k->route_id;
+}
+
+static void result_from_root(const rinfo_t *root, wc_dedup_result_t *res)
+{
+    res->case_id[0] = root->case_id[0];
+    res->case_id[1] = root->case_id[1];
+    res->orig_id_hash = root->s.id;
+    res->route_id = (uint16_t)(root->s.meta >> 16);
+    res->duplicates = (uint32_t)((root->agg0 >> 24) & M24);
+    res->distinct_authors = (uint32_t)(root->agg0 & M24);
+    res->reach = root->agg1 & M48;
+}
+
+/* Saturating add to the original's aggregates; false if it was recycled. */
+static bool agg_add(rec_t *r, uint32_t gen, uint32_t new_author, uint64_t reach,
+                    wc_dedup_result_t *res)
+{
+    uint64_t a = LD(&r->agg0), na;
+    do {
+        if (ST_GEN(a) != gen)
+            return false;
+        uint64_t dups = WC_MIN(((a >> 24) & M24) + 1, M24);
+        uint64_t au = WC_MIN((a & M24) + new_author, M24);
+        na = ((uint64_t)gen << 48) | (dups << 24) | au;
+    } while (!atomic_compare_exchange_weak_explicit(&r->agg0, &a, na, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    uint64_t b = LD(&r->agg1), nb;
+    do {
+        if (ST_GEN(b) != gen)
+            return false;
+        uint64_t sum = (b & M48) + WC_MIN(reach, M48);
+        nb = ((uint64_t)gen << 48) | WC_MIN(sum, M48);
+    } while (!atomic_compare_exchange_weak_explicit(&r->agg1, &b, nb, memory_order_acq_rel,
+                                                    memory_order_relaxed));
+    res->duplicates = (uint32_t)((na >> 24) & M24);
+    res->distinct_authors = (uint32_t)(na & M24);
+    res->reach = nb & M48;
+    return true;
+}
+
+/* X (owned by the caller) is a DUP of root: count it. false if the root
+ * vanished (recycled): the caller reports NEW. */
+static bool result_near(wc_dedup_t *d, const wc_dedup_key_t *k, uint64_t root_ref,
+                        wc_dedup_result_t *res)
+{
+    rinfo_t root;
+    if (!rec_info(d, root_ref, &root))
+        return false;
+    memset(res, 0, sizeof(*res));
+    result_from_root(&root, res);
+    uint32_t new_author = 0;
+    if (k->author_hash != root.s.author)
+        new_author = (uint32_t)auth_insert(
+            d, wc_hash_u64(wc_hash_u64(root_ref ^ SALT_AUTH ^ root.case_id[0]) ^ k->author_hash));
+    if (!agg_add(&d->rec[REF_IDX(root_ref)], REF_GEN(root_ref), new_author, k->reach, res))
+        return false;
+    res->kind = WC_DEDUP_NEAR;
+    res->first_kind = WC_DEDUP_NEAR;
+    res->hamming = k->simhash_valid && (root.s.meta & FL_SIM)
+                       ? __builtin_popcountll(root.s.nk ^ k->simhash)
+                       : 0;
+    return true;
+}
+
+/* The id is held by record hi (won its id claim): EXACT or REPLAY of it. */
+static bool result_holder(wc_dedup_t *d, const wc_dedup_key_t *k, uint32_t hi, const snap_t *h,
+                          int64_t now, wc_dedup_result_t *res)
+{
+    uint32_t hg = ST_GEN(h->st);
+    uint64_t st = h->st;
+    if (ST_STATUS(st) != S_ORIG && ST_STATUS(st) != S_DUP)
+        st = resolve_near(d, hi, hg, now, 0);
+    if (!st)
+        return false;
+    uint64_t root_ref = ST_STATUS(st) == S_ORIG ? REF_MAKE(hi, hg) : ST_LINK(st);
+    rinfo_t root;
+    if (!rec_info(d, root_ref, &root))
+        return false;
+    memset(res, 0, sizeof(*res));
+    result_from_root(&root, res);
+    bool same = (int32_t)(h->meta >> 32) == k->partition && (int64_t)h->off == k->offset;
+    res->kind = same ? WC_DEDUP_REPLAY : WC_DEDUP_EXACT;
+    res->first_kind = ST_STATUS(st) == S_ORIG ? WC_DEDUP_NEW : WC_DEDUP_NEAR;
+    if (res->first_kind == WC_DEDUP_NEAR && (h->meta & FL_SIM) && (root.s.meta & FL_SIM))
+        res->hamming = __builtin_popcountll(root.s.nk ^ h->nk);
+    return true;
+}
+
+/* Rare fallback when the record we were matched against vanished. */
+static void result_lost(const wc_dedup_key_t *k, wc_dedup_result_t *res)
+{
+    result_new(k, res);
+    res->kind = WC_DEDUP_EXACT;
+}
+
+/* Follow an ID_LOST chain to the record that holds the id. */
+static bool follow_holder(wc_dedup_t *d, uint64_t ref, int64_t now, uint32_t *hi, snap_t *hs)
+{
+    for (int guard = 0; guard < MAX_DEPTH; guard++) {
+        uint32_t ci = REF_IDX(ref);
+        snap_t c;
+        if (!rec_snap(&d->rec[ci], &c) || ST_GEN(c.st) != REF_GEN(ref))
+            return false;
+        unsigned cs = ST_STATUS(c.st);
+        if (cs == S_ID_LOST) {
+            ref = ST_LINK(c.st);
+        } else if (cs == S_ID_TENT) {
+            resolve_id(d, ci, REF_GEN(ref), now, 0);
+        } else {
+            *hi = ci;
+            *hs = c;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* ---- public API ------------------------------------------------------- */
+
+void wc_dedup_config_default(wc_dedup_config_t *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->capacity = 1u << 20;
+    c->window_ms = 86400LL * 1000;
+    c->max_hamming = 3;
+    c->min_tokens = 4;
+    c->remote_ttl_ms = 86400LL * 1000;
+}
+
+int wc_dedup_config_validate(const wc_dedup_config_t *c, char *errstr, size_t errstr_size)
+{
+    if (c->capacity < WC_DEDUP_CAPACITY_MIN || c->capacity > WC_DEDUP_CAPACITY_MAX) {
+        wc_errstr_set(errstr, errstr_size, "dedup capacity %u out of range [%u, %u]", c->capacity,
+                      WC_DEDUP_CAPACITY_MIN, WC_DEDUP_CAPACITY_MAX);
+        return WC_ERR_RANGE;
+    }
+    if (c->window_ms < WC_DEDUP_WINDOW_MS_MIN || c->window_ms > WC_DEDUP_WINDOW_MS_MAX) {
+        wc_errstr_set(errstr, errstr_size, "dedup window_ms %lld out of range [%d, %lld]",
+                      (long long)c->window_ms, WC_DEDUP_WINDOW_MS_MIN,
+                      (long long)WC_DEDUP_WINDOW_MS_MAX);
+        return WC_ERR_RANGE;
+    }
+    if (c->max_hamming < 0 || c->max_hamming > WC_DEDUP_HAMMING_MAX) {
+        wc_errstr_set(errstr, errstr_size, "dedup max_hamming %d out of range [0, %d]",
+                      c->max_hamming, WC_DEDUP_HAMMING_MAX);
+        return WC_ERR_RANGE;
+    }
+    if (c->min_tokens < 1 || c->min_tokens > WC_DEDUP_MIN_TOKENS_MAX) {
+        wc_errstr_set(errstr, errstr_size, "dedup min_tokens %d out of range [1, %d]",
+                      c->min_tokens, WC_DEDUP_MIN_TOKENS_MAX);
+        return WC_ERR_RANGE;
+    }
+    if (c->remote_ttl_ms < 0) {
+        wc_errstr_set(errstr, errstr_size, "dedup remote_ttl_ms must not be negative");
+        return WC_ERR_RANGE;
+    }
+    return 0;
+}
+
+typedef struct layout {
+    uint64_t cap, id_buckets, near_buckets, auth_buckets;
+    size_t rec_bytes, id_bytes, near_bytes, auth_bytes;
+} layout_t;
+
+static void layout_of(const wc_dedup_config_t *c, layout_t *l)
+{
+    l->cap = next_pow2(c->capacity);
+    l->id_buckets = WC_MAX(l->cap * 2 / BUCKET_SLOTS, 1);
+    l->near_buckets =
+        next_pow2(WC_MAX(l->cap * 2 * (uint64_t)WC_MIN(c->max_hamming + 1, 4) / BUCKET_SLOTS, 1));
+    l->auth_buckets = l->id_buckets;
+    l->rec_bytes = l->cap * sizeof(rec_t);
+    l->id_bytes = l->id_buckets * BUCKET_SLOTS * sizeof(uint64_t);
+    l->near_bytes = l->near_buckets * BUCKET_SLOTS * sizeof(uint64_t);
+    l->auth_bytes = l->auth_buckets * BUCKET_SLOTS * sizeof(uint64_t);
+}
+
+size_t wc_dedup_memory_bytes(const wc_dedup_config_t *c)
+{
+    layout_t l;
+    layout_of(c, &l);
+    return l.rec_bytes + l.id_bytes + l.near_bytes + l.auth_bytes + sizeof(wc_dedup_t);
+}
+
+static void *map_zeroed(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        return NULL;
+#ifdef MADV_HUGEPAGE
+    if (n >= (2u << 20))
+        madvise(p, n, MADV_HUGEPAGE); /* fewer TLB misses on random access; best effort */
+#endif
+    return p;
+}
+
+wc_dedup_t *wc_dedup_create(const wc_dedup_config_t *cfg, char *errstr, size_t errstr_size)
+{
+    if (wc_dedup_config_validate(cfg, errstr, errstr_size))
+        return NULL;
+    wc_dedup_t *d = aligned_alloc(WC_CACHELINE, (sizeof(*d) + WC_CACHELINE - 1) & ~(size_t)(WC_CACHELINE - 1));
+    if (!d)
+        goto nomem;
+    memset(d, 0, sizeof(*d));
+    layout_t l;
+    layout_of(cfg, &l);
+    d->cfg = *cfg;
+    d->inst = atomic_fetch_add(&g_inst, 1);
+    d->cap = (uint32_t)l.cap;
+    d->cap_mask = (uint32_t)(l.cap - 1);
+    d->id_bmask = l.id_buckets - 1;
+    d->near_bmask = l.near_buckets - 1;
+    d->auth_bmask = l.auth_buckets - 1;
+    d->k = cfg->max_hamming;
+    d->nbands = WC_MIN(cfg->max_hamming + 1, 4);
+    for (int b = 0, lo = 0; b < d->nbands; b++) {
+        int w = 64 / d->nbands + (b < 64 % d->nbands ? 1 : 0);
+        d->band_lo[b] = (uint8_t)lo;
+        d->band_w[b] = (uint8_t)w;
+        lo += w;
+    }
+    d->window_ms = cfg->window_ms;
+    d->tick_ms = WC_MAX((cfg->window_ms + 1023) / 1024, 1);
+    d->window_ticks = (uint32_t)((cfg->window_ms + d->tick_ms - 1) / d->tick_ms);
+    d->rec_bytes = l.rec_bytes;
+    d->id_bytes = l.id_bytes;
+    d->near_bytes = l.near_bytes;
+    d->auth_bytes = l.auth_bytes;
+    d->rec = map_zeroed(l.rec_bytes);
+    d->id_slots = map_zeroed(l.id_bytes);
+    d->near_slots = map_zeroed(l.near_bytes);
+    d->auth_slots = map_zeroed(l.auth_bytes);
+    if (!d->rec || !d->id_slots || !d->near_slots || !d->auth_slots)
+        goto nomem;
+    atomic_init(&d->now, 0);
+    atomic_init(&d->cursor, 0);
+    return d;
+nomem:
+    wc_errstr_set(errstr, errstr_size, "dedup: cannot allocate %zu bytes",
+                  wc_dedup_memory_bytes(cfg));
+    wc_dedup_destroy(d);
+    return NULL;
+}
+
+void wc_dedup_destroy(wc_dedup_t *d)
+{
+    if (!d)
+        return;
+    if (d->rec)
+        munmap(d->rec, d->rec_bytes);
+    if (d->id_slots)
+        munmap(d->id_slots, d->id_bytes);
+    if (d->near_slots)
+        munmap(d->near_slots, d->near_bytes);
+    if (d->auth_slots)
+        munmap(d->auth_slots, d->auth_bytes);
+    free(d);
+}
+
+void wc_dedup_stats(wc_dedup_t *d, wc_dedup_stats_t *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->capacity = d->cap;
+    st->memory_bytes = d->rec_bytes + d->id_bytes + d->near_bytes + d->auth_bytes + sizeof(*d);
+    st->inserted = LD(&d->cursor);
+    st->evicted_live = LD(&d->st_evicted_live);
+    st->slot_evicted_live = LD(&d->st_slot_evicted);
+    st->publish_failed = LD(&d->st_publish_failed);
+    st->author_evicted = LD(&d->st_author_evicted);
+}
+
+void wc_dedup_prefetch(wc_dedup_t *d, const wc_dedup_key_t *key)
+{
+    nkeys_t nk;
+    __builtin_prefetch(id_bucket(d, key->id_hash), 0, 3);
+    near_keys(d, key->brand_hash, key->simhash_valid ? key->simhash : key->text_hash,
+              key->simhash_valid != 0, &nk);
+    for (int b = 0; b < nk.n; b++)
+        __builtin_prefetch(nk.b[b], 0, 3);
+}
+
+int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_dedup_result_t *res)
+{
+    int64_t now = clock_advance(d, now_ms);
+    uint32_t tick = tick_of(d, now);
+    tl_bind(d);
+    bool sim = key->simhash_valid != 0;
+    uint64_t nkey = sim ? key->simhash : key->text_hash;
+    _Atomic uint64_t *idb = id_bucket(d, key->id_hash);
+    uint32_t tag = id_tag(key->id_hash);
+    nkeys_t nk;
+    near_keys(d, key->brand_hash, nkey, sim, &nk);
+    __builtin_prefetch(idb, 0, 3);
+    for (int b = 0; b < nk.n; b++)
+        __builtin_prefetch(nk.b[b], 0, 3);
+    if (tl.inst == d->inst && tl.next != tl.end)
+        __builtin_prefetch(&d->rec[tl.next & d->cap_mask], 1, 3);
+
+    /* 1. exact: somebody holds this id */
+    for (int guard = 0; guard < MAX_DEPTH; guard++) {
+        uint32_t hi;
+        snap_t h;
+        if (!id_lookup(d, idb, tag, key->id_hash, now, &hi, &h))
+            break;
+        if (ST_STATUS(h.st) == S_ID_TENT) {
+            resolve_id(d, hi, ST_GEN(h.st), now, 0);
+            continue;
+        }
+        if (result_holder(d, key, hi, &h, now, res))
+            return 0;
+    }
+
+    /* 2. near: an original within k */
+    uint64_t root = near_lookup(d, &nk, key->brand_hash, nkey, now);
+
+    /* 3. claim: a record for this id (an original candidate, or the id of
+     *    a near-dup of root) */
+    uint32_t gen, xi = rec_alloc(d, now, &gen);
+    rec_init(d, xi, gen, key, now, nkey, sim, root);
+    slot_publish(d, idb, SLOT_MAKE(xi, tag, tick & TICK12), tick);
+    uint64_t st = resolve_id(d, xi, gen, now, 0);
+    if (ST_STATUS(st) == S_ID_LOST) {
+        uint32_t hi;
+        snap_t h;
+        if (!follow_holder(d, ST_LINK(st), now, &hi, &h) || !result_holder(d, key, hi, &h, now, res))
+            result_lost(key, res);
+        return 0;
+    }
+    if (ST_STATUS(st) == S_UNPUB) {
+        near_publish(d, &nk, xi, tick);
+        uint64_t exp = st;
+        cas_sc(&d->rec[xi].state, &exp, ST_MAKE(gen, S_NEAR_TENT, 0));
+        st = resolve_near(d, xi, gen, now, 0);
+    }
+    if (ST_STATUS(st) == S_DUP && result_near(d, key, ST_LINK(st), res))
+        return 0;
+    result_new(key, res);
+    return 0;
+}
+
+/* ---- keys and SimHash ------------------------------------------------- */
+
+#define SP(v)                                                                                      \
+    ((((uint64_t)(v)&1u)) | (((uint64_t)(v) >> 1 & 1u) << 8) | (((uint64_t)(v) >> 2 & 1u) << 16) |  \
+     (((uint64_t)(v) >> 3 & 1u) << 24) | (((uint64_t)(v) >> 4 & 1u) << 32) |                       \
+     (((uint64_t)(v) >> 5 & 1u) << 40) | (((uint64_t)(v) >> 6 & 1u) << 48) |                       \
+     (((uint64_t)(v) >> 7 & 1u) << 56))
+#define SP4(v) SP(v), SP((v) + 1), SP((v) + 2), SP((v) + 3)
+#define SP16(v) SP4(v), SP4((v) + 4), SP4((v) + 8), SP4((v) + 12)
+#define SP64(v) SP16(v), SP16((v) + 16), SP16((v) + 32), SP16((v) + 48)
+/* spread8[v]: bit i of v -> byte i (SWAR per-bit counters) */
+static const uint64_t spread8[256] = {SP64(0), SP64(64), SP64(128), SP64(192)};
+
+static inline bool content_tok(uint8_t kind)
+{
+    return kind == WC_TOK_WORD || kind == WC_TOK_NUMBER || kind == WC_TOK_HASHTAG;
+}
+
+/* Index of the first token after a tokenised "RT @handle" prefix (the real
+ * normaliser drops the prefix and sets is_retweet; this covers one that
+ * does not). */
+static uint32_t skip_rt_prefix(const wc_norm_t *n)
+{
+    if (n->ntok >= 2 && n->tok[0].kind == WC_TOK_WORD && n->tok[0].len == 2 &&
+        n->tok[1].kind == WC_TOK_HANDLE && n->tok[0].hash == wc_hash64("rt", 2, WC_NORM_HASH_SEED))
+        return 2;
+    return 0;
+}
+
+uint64_t wc_simhash(const wc_norm_t *n, int min_tokens, uint8_t *valid)
+{
+    uint64_t acc[8] = {0};
+    uint32_t cnt[64] = {0};
+    uint32_t nfeat = 0, nwords = 0, batch = 0;
+    uint64_t prev = 0;
+    bool have_prev = false;
+
+#define SH_FLUSH()                                                                                 \
+    do {                                                                                           \
+        for (int j_ = 0; j_ < 8; j_++) {                                                           \
+            for (int l_ = 0; l_ < 8; l_++)                                                         \
+                cnt[j_ * 8 + l_] += (uint32_t)((acc[j_] >> (8 * l_)) & 0xff);                      \
+            acc[j_] = 0;                                                                           \
+        }                                                                                          \
+        batch = 0;                                                                                 \
+    } while (0)
+#define SH_ADD(f)                                                                                  \
+    do {                                                                                           \
+        uint64_t f_ = (f);                                                                         \
+        for (int j_ = 0; j_ < 8; j_++)                                                             \
+            acc[j_] += spread8[(f_ >> (8 * j_)) & 0xff];                                           \
+        nfeat++;                                                                                   \
+        if (++batch == 255)                                                                        \
+            SH_FLUSH();                                                                            \
+    } while (0)
+
+    for (uint32_t i = skip_rt_prefix(n); i < n->ntok; i++) {
+        const wc_token_t *t = &n->tok[i];
+        if (!content_tok(t->kind))
+            continue; /* handles, URLs, emoji, punctuation: noise for near-dups */
+        nwords++;
+        SH_ADD(t->hash);
+        if (have_prev)
+            SH_ADD(wc_hash_u64(prev ^ rotr64(t->hash, 23) ^ 0x62696772616d3221ULL));
+        prev = t->hash;
+        have_prev = true;
+    }
+    SH_FLUSH();
+#undef SH_ADD
+#undef SH_FLUSH
+    *valid = nwords >= (uint32_t)(min_tokens > 0 ? min_tokens : 1);
+    if (!*valid)
+        return 0;
+    uint64_t h = 0;
+    for (int b = 0; b < 64; b++)
+        if (2 * cnt[b] > nfeat)
+            h |= 1ULL << b;
+    return h;
+}
+
+uint64_t wc_dedup_brand_hash(const char *brand, size_t brand_len)
+{
+    return wc_hash64(brand, brand_len, 0x62726e64ULL);
+}
+
+uint64_t wc_dedup_id_hash(const char *brand, size_t brand_len, const char *id, size_t id_len)
+{
+    char buf[1024];
+    if (brand_len + 1 + id_len <= sizeof(buf)) {
+        memcpy(buf, brand, brand_len);
+        buf[brand_len] = '\0';
+        memcpy(buf + brand_len + 1, id, id_len);
+        return wc_hash64(buf, brand_len + 1 + id_len, 0);
+    }
+    /* oversized (beyond the decoder's limits): chain instead of copying */
+    return wc_hash64(id, id_len, wc_hash64(brand, brand_len, 0) ^ SALT_ID);
+}
+
+uint64_t wc_dedup_text_hash(uint64_t brand_hash, const wc_norm_t *n)
+{
+    uint64_t h = brand_hash ^ SALT_TEXT;
+    uint32_t used = 0;
+    for (uint32_t i = skip_rt_prefix(n); i < n->ntok; i++, used++)
+        h = wc_hash_u64(h ^ n->tok[i].hash ^ ((uint64_t)n->tok[i].kind << 58));
+    return wc_hash_u64(h ^ used);
+}

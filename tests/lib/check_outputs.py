@@ -1,0 +1,112 @@
+#!/usr/bin/python3
+"""check_outputs.py - the independent checker of webcared's delivery guarantees.
+
+Compares what was produced to the input topic (the generator's manifest and
+the exact input lines) with what webcared produced (JSON lines written by
+`wckafka.py consume --headers` over cases.* and mentions.dlq):
+
+  - every valid mention id must appear in at least one case event
+    (event "created" or "duplicate", field mention_id)      -> else LOST
+  - a valid id with more than one case event is a DUPLICATE (counted;
+    an error unless --allow-duplicates)
+  - a case event for an id that was never valid input       -> UNEXPECTED
+  - every malformed input line must have a DLQ record whose value is the
+    original bytes and whose wc.reason header is the expected reason.
+
+Prints one JSON summary line and exits 1 if any guarantee is broken.
+"""
+import argparse
+import base64
+import collections
+import json
+import sys
+
+
+def load_outputs(path):
+    cases, dlq = collections.Counter(), []
+    created = collections.Counter()
+    with open(path, "rb") as f:
+        for raw in f:
+            if not raw.strip():
+                continue
+            rec = json.loads(raw)
+            if "value_b64" in rec:
+                value = base64.b64decode(rec["value_b64"])
+            else:
+                value = (rec.get("value") or "").encode("utf-8")
+            topic = rec["topic"]
+            if topic.startswith("cases."):
+                ev = json.loads(value)
+                cases[ev["mention_id"]] += 1
+                if ev.get("event") == "created":
+                    created[ev["case_id"]] += 1
+            elif topic.endswith(".dlq"):
+                dlq.append((value, (rec.get("headers") or {}).get("wc.reason")))
+    return cases, created, dlq
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--manifest", required=True)
+    ap.add_argument("--input", required=True, help="the exact lines produced to the input topic")
+    ap.add_argument("--outputs", required=True, help="wckafka consume --headers output")
+    ap.add_argument("--allow-duplicates", action="store_true")
+    args = ap.parse_args()
+
+    man = json.load(open(args.manifest))
+    lines = open(args.input, "rb").read().split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    valid = set(man["valid_ids"])
+    expected_dlq = collections.Counter()
+    for m in man["malformed_lines"]:
+        expected_dlq[(lines[m["line"] - 1], m["reason"])] += 1
+
+    cases, created, dlq = load_outputs(args.outputs)
+    lost = sorted(valid - set(cases))
+    unexpected = sorted(set(cases) - valid)
+    duplicates = sum(n - 1 for i, n in cases.items() if i in valid and n > 1)
+    got_dlq = collections.Counter(dlq)
+    dlq_missing = expected_dlq - got_dlq
+    dlq_extra = got_dlq - expected_dlq
+    dlq_dups = 0
+    if args.allow_duplicates:
+        # Replayed bad input is re-sent to the DLQ: a duplicate, not an error.
+        dlq_dups = sum(n for k, n in dlq_extra.items() if k in expected_dlq)
+        dlq_extra = collections.Counter({k: n for k, n in dlq_extra.items() if k not in expected_dlq})
+
+    summary = {
+        "valid": len(valid),
+        "malformed": sum(expected_dlq.values()),
+        "case_events": sum(cases.values()),
+        "lost": len(lost),
+        "duplicates": duplicates,
+        "unexpected": len(unexpected),
+        "dlq_records": len(dlq),
+        "dlq_missing": sum(dlq_missing.values()),
+        "dlq_extra": sum(dlq_extra.values()),
+        "dlq_duplicates": dlq_dups,
+        "dlq_reasons": dict(collections.Counter(r for _, r in dlq)),
+    }
+    print(json.dumps(summary, sort_keys=True))
+    ok = True
+    if lost:
+        print("LOST (first 10): %s" % lost[:10], file=sys.stderr)
+        ok = False
+    if unexpected:
+        print("UNEXPECTED (first 10): %s" % unexpected[:10], file=sys.stderr)
+        ok = False
+    if duplicates and not args.allow_duplicates:
+        print("DUPLICATES: %d" % duplicates, file=sys.stderr)
+        ok = False
+    for (value, reason), n in list(dlq_missing.items())[:5]:
+        print("DLQ MISSING x%d reason=%s value=%r" % (n, reason, value[:80]), file=sys.stderr)
+        ok = False
+    for (value, reason), n in list(dlq_extra.items())[:5]:
+        print("DLQ EXTRA x%d reason=%s value=%r" % (n, reason, value[:80]), file=sys.stderr)
+        ok = False
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
