@@ -93,15 +93,18 @@
  *   our touch pass and we retract. The earliest copy wins.
  *
  * TORN READS / ABA: records are recycled in place; readers use the state
- *   word as a seqlock (load state, read fields relaxed, acquire fence,
- *   re-load state, compare generation). References are (index, gen); gen
+ *   word as a seqlock (load state, read fields with acquire loads so the
+ *   re-load of state cannot move above them, re-load state, compare
+ *   generation). References are (index, gen); gen
  *   is 16 bits and skips 0, and aggregates carry the generation so a CAS on
  *   a recycled record fails. A reference would have to stay in use across
  *   65535 recycles of one record for ABA.
  *
- * MEMORY ORDERING: record fields are written relaxed after the INIT CAS
- *   and a release fence, published by a release store of ID_TENT; slots by
- *   seq_cst CAS; scans use seq_cst loads (plain loads on x86).
+ * MEMORY ORDERING: record fields are written with release stores after the
+ *   INIT CAS (so a reader that sees a new field value also sees the new
+ *   generation when it re-loads state), published by a release store of
+ *   ID_TENT; slots by seq_cst CAS; scans use seq_cst loads. No standalone
+ *   fences (TSan cannot check them); on x86 all of these are plain movs.
  *
  * TIME: now = max(now_ms of all callers) (monotonic); a record is matchable
  *   while now - t <= window_ms (t = first sighting). Older entries are
@@ -117,6 +120,7 @@
  * STATS are approximate (per-thread counters flushed every chunk).
  */
 #include "pipeline/dedup.h"
+#include "pipeline/emit.h"
 #include "pipeline/hash.h"
 
 #include <limits.h>
@@ -221,6 +225,10 @@ static _Atomic uint64_t g_inst = 1;
 #define LD(p) atomic_load_explicit((p), memory_order_relaxed)
 #define ST(p, v) atomic_store_explicit((p), (v), memory_order_relaxed)
 #define LDSC(p) atomic_load_explicit((p), memory_order_seq_cst)
+/* Seqlock field accesses: acquire loads / release stores instead of
+ * standalone fences (same code on x86; TSan does not support fences). */
+#define LDA(p) atomic_load_explicit((p), memory_order_acquire)
+#define STR(p, v) atomic_store_explicit((p), (v), memory_order_release)
 
 static inline bool cas_sc(_Atomic uint64_t *p, uint64_t *expect, uint64_t desired)
 {
@@ -293,14 +301,13 @@ static inline bool rec_snap(const rec_t *r, snap_t *s)
     s->st = LDSC(&r->state);
     if (ST_STATUS(s->st) == S_INIT)
         return false;
-    s->id = LD(&r->id_hash);
-    s->brand = LD(&r->brand_hash);
-    s->nk = LD(&r->near_key);
-    s->t = LD(&r->t_ms);
-    s->off = LD(&r->offset);
-    s->meta = LD(&r->meta);
-    s->author = LD(&r->author_hash);
-    atomic_thread_fence(memory_order_acquire);
+    s->id = LDA(&r->id_hash);
+    s->brand = LDA(&r->brand_hash);
+    s->nk = LDA(&r->near_key);
+    s->t = LDA(&r->t_ms);
+    s->off = LDA(&r->offset);
+    s->meta = LDA(&r->meta);
+    s->author = LDA(&r->author_hash);
     return ST_GEN(LD(&r->state)) == ST_GEN(s->st);
 }
 
@@ -317,18 +324,17 @@ static bool rec_info(wc_dedup_t *d, uint64_t ref, rinfo_t *ri)
     ri->s.st = LDSC(&r->state);
     if (ST_STATUS(ri->s.st) == S_INIT || ST_GEN(ri->s.st) != REF_GEN(ref))
         return false;
-    ri->s.id = LD(&r->id_hash);
-    ri->s.brand = LD(&r->brand_hash);
-    ri->s.nk = LD(&r->near_key);
-    ri->s.t = LD(&r->t_ms);
-    ri->s.off = LD(&r->offset);
-    ri->s.meta = LD(&r->meta);
-    ri->s.author = LD(&r->author_hash);
-    ri->case_id[0] = LD(&r->case_id[0]);
-    ri->case_id[1] = LD(&r->case_id[1]);
-    ri->agg0 = LD(&r->agg0);
-    ri->agg1 = LD(&r->agg1);
-    atomic_thread_fence(memory_order_acquire);
+    ri->s.id = LDA(&r->id_hash);
+    ri->s.brand = LDA(&r->brand_hash);
+    ri->s.nk = LDA(&r->near_key);
+    ri->s.t = LDA(&r->t_ms);
+    ri->s.off = LDA(&r->offset);
+    ri->s.meta = LDA(&r->meta);
+    ri->s.author = LDA(&r->author_hash);
+    ri->case_id[0] = LDA(&r->case_id[0]);
+    ri->case_id[1] = LDA(&r->case_id[1]);
+    ri->agg0 = LDA(&r->agg0);
+    ri->agg1 = LDA(&r->agg1);
     return ST_GEN(LD(&r->state)) == REF_GEN(ref);
 }
 
@@ -384,7 +390,6 @@ static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out)
         if (!atomic_compare_exchange_strong_explicit(&r->state, &st, ST_MAKE(gen, S_INIT, 0),
                                                      memory_order_acq_rel, memory_order_relaxed))
             continue;
-        atomic_thread_fence(memory_order_release);
         if (live)
             tl.evicted_live++;
         *gen_out = gen;
@@ -396,18 +401,18 @@ static void rec_init(wc_dedup_t *d, uint32_t idx, uint32_t gen, const wc_dedup_k
                      int64_t now, uint64_t nk, bool sim, uint64_t role_ref)
 {
     rec_t *r = &d->rec[idx];
-    ST(&r->id_hash, k->id_hash);
-    ST(&r->brand_hash, k->brand_hash);
-    ST(&r->near_key, nk);
-    ST(&r->t_ms, (uint64_t)now);
-    ST(&r->offset, (uint64_t)k->offset);
-    ST(&r->meta, ((uint64_t)(uint32_t)k->partition << 32) | ((uint64_t)k->route_id << 16) |
+    STR(&r->id_hash, k->id_hash);
+    STR(&r->brand_hash, k->brand_hash);
+    STR(&r->near_key, nk);
+    STR(&r->t_ms, (uint64_t)now);
+    STR(&r->offset, (uint64_t)k->offset);
+    STR(&r->meta, ((uint64_t)(uint32_t)k->partition << 32) | ((uint64_t)k->route_id << 16) |
                      (sim ? FL_SIM : 0u));
-    ST(&r->author_hash, k->author_hash);
-    ST(&r->case_id[0], k->case_id[0]);
-    ST(&r->case_id[1], k->case_id[1]);
-    ST(&r->agg0, ((uint64_t)gen << 48) | 1u);
-    ST(&r->agg1, ((uint64_t)gen << 48) | WC_MIN(k->reach, M48));
+    STR(&r->author_hash, k->author_hash);
+    STR(&r->case_id[0], k->case_id[0]);
+    STR(&r->case_id[1], k->case_id[1]);
+    STR(&r->agg0, ((uint64_t)gen << 48) | 1u);
+    STR(&r->agg1, ((uint64_t)gen << 48) | WC_MIN(k->reach, M48));
     atomic_store_explicit(&r->state, ST_MAKE(gen, S_ID_TENT, role_ref), memory_order_release);
 }
 
@@ -457,10 +462,33 @@ static inline bool near_prefilter(const wc_dedup_t *d, const nkeys_t *nk, int b,
     return SLOT_TAG(w) == nk->tag[b];
 }
 
+/* Which index a bucket belongs to: the id index, the short-text key, or
+ * SimHash band b >= 0. Lets a full bucket recognise slots whose record was
+ * recycled for another key (the record's tag no longer matches). */
+#define SK_ID (-1)
+#define SK_TEXT (-2)
+
+static inline bool slot_stale(const wc_dedup_t *d, const snap_t *s, uint64_t w, int kind)
+{
+    uint32_t tag;
+    if (kind == SK_ID)
+        tag = id_tag(s->id);
+    else if (kind == SK_TEXT)
+        tag = (s->meta & FL_SIM) ? ~0u : (uint32_t)(s->nk >> 44);
+    else
+        tag = (s->meta & FL_SIM) ? (uint32_t)(rotr64(s->nk, d->band_lo[kind] + d->band_w[kind]) &
+                                              0xfffffu)
+                                 : ~0u;
+    return tag != SLOT_TAG(w);
+}
+
 /* Publish word into bucket b: an empty slot, else one whose tick says it
- * expired, else (bucket full) the oldest slot whose record is not in
- * flight. Returns false if every slot belongs to an in-flight record. */
-static bool slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint32_t tick)
+ * expired, else (bucket full) a dead slot (record recycled for another
+ * key, expired, lost its id claim, or for near buckets no longer an
+ * original), else the slot of the oldest record that is not in flight.
+ * Returns false if every slot belongs to an in-flight record. */
+static bool slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint32_t tick,
+                         int64_t now, int kind)
 {
     for (int attempt = 0; attempt < 64; attempt++) {
         uint64_t w[BUCKET_SLOTS];
@@ -475,18 +503,25 @@ static bool slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint
                 victim = i;
         if (victim < 0) {
             /* full: dereference to find dead entries or the oldest live one */
-            uint32_t best_age = 0;
+            uint64_t best_t = UINT64_MAX;
             bool dead = false;
             for (int i = 0; i < BUCKET_SLOTS && !dead; i++) {
                 snap_t s;
-                uint32_t age = (tick - SLOT_TICK(w[i])) & TICK12;
-                if (!rec_snap(&d->rec[SLOT_REF(w[i]) - 1], &s) || ST_STATUS(s.st) == S_ID_LOST ||
-                    ST_STATUS(s.st) == S_DUP || ST_STATUS(s.st) == S_DOOMED) {
+                if (!rec_snap(&d->rec[SLOT_REF(w[i]) - 1], &s)) {
+                    victim = i; /* being recycled: its slot is stale */
+                    dead = true;
+                    continue;
+                }
+                unsigned st = ST_STATUS(s.st);
+                if (in_flight(st) && !slot_stale(d, &s, w[i], kind))
+                    continue; /* never evict a claim in progress */
+                if (st == S_ID_LOST || slot_stale(d, &s, w[i], kind) || expired(d, now, s.t) ||
+                    (kind != SK_ID && (st == S_DUP || st == S_DOOMED))) {
                     victim = i;
                     dead = true;
-                } else if (!in_flight(ST_STATUS(s.st)) && (victim < 0 || age > best_age)) {
+                } else if (!in_flight(st) && s.t < best_t) {
                     victim = i;
-                    best_age = age;
+                    best_t = s.t;
                 }
             }
             if (victim < 0)
@@ -566,10 +601,12 @@ static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now,
 
 static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth);
 
-static void near_publish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xi, uint32_t tick)
+static void near_publish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xi, uint32_t tick,
+                         int64_t now)
 {
     for (int b = 0; b < nk->n; b++)
-        slot_publish(d, nk->b[b], SLOT_MAKE(xi, nk->tag[b], tick & TICK12), tick);
+        slot_publish(d, nk->b[b], SLOT_MAKE(xi, nk->tag[b], tick & TICK12), tick, now,
+                     nk->sim ? b : SK_TEXT);
 }
 
 /* Near conflict between X and record ci: returns the Hamming distance if
@@ -640,7 +677,7 @@ static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t no
         near_keys(d, xs.brand, xs.nk, (xs.meta & FL_SIM) != 0, &nk);
         if (s == S_UNPUB) {
             /* help a stalled owner: publishing twice only duplicates slots */
-            near_publish(d, &nk, xi, tick_of(d, now));
+            near_publish(d, &nk, xi, tick_of(d, now), now);
             cas_sc(&x->state, &st, ST_MAKE(xg, S_NEAR_TENT, 0));
             continue;
         }
@@ -1109,7 +1146,7 @@ int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_
      *    a near-dup of root) */
     uint32_t gen, xi = rec_alloc(d, now, &gen);
     rec_init(d, xi, gen, key, now, nkey, sim, root);
-    slot_publish(d, idb, SLOT_MAKE(xi, tag, tick & TICK12), tick);
+    slot_publish(d, idb, SLOT_MAKE(xi, tag, tick & TICK12), tick, now, SK_ID);
     uint64_t st = resolve_id(d, xi, gen, now, 0);
     if (ST_STATUS(st) == S_ID_LOST) {
         uint32_t hi;
@@ -1119,7 +1156,7 @@ int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_
         return 0;
     }
     if (ST_STATUS(st) == S_UNPUB) {
-        near_publish(d, &nk, xi, tick);
+        near_publish(d, &nk, xi, tick, now);
         uint64_t exp = st;
         cas_sc(&d->rec[xi].state, &exp, ST_MAKE(gen, S_NEAR_TENT, 0));
         st = resolve_near(d, xi, gen, now, 0);
@@ -1235,4 +1272,18 @@ uint64_t wc_dedup_text_hash(uint64_t brand_hash, const wc_norm_t *n)
     for (uint32_t i = skip_rt_prefix(n); i < n->ntok; i++, used++)
         h = wc_hash_u64(h ^ n->tok[i].hash ^ ((uint64_t)n->tok[i].kind << 58));
     return wc_hash_u64(h ^ used);
+}
+
+void wc_dedup_key_init(wc_dedup_key_t *k, const wc_mention_t *m, const wc_norm_t *n,
+                       int min_tokens)
+{
+    memset(k, 0, sizeof(*k));
+    wc_case_id(m->brand.p, m->brand.len, m->id.p, m->id.len, k->case_id);
+    k->brand_hash = wc_dedup_brand_hash(m->brand.p, m->brand.len);
+    k->id_hash = wc_dedup_id_hash(m->brand.p, m->brand.len, m->id.p, m->id.len);
+    k->text_hash = wc_dedup_text_hash(k->brand_hash, n);
+    k->simhash = wc_simhash(n, min_tokens, &k->simhash_valid);
+    k->author_hash = wc_hash64(m->author_id.p, m->author_id.len, 0x61757468ULL);
+    uint64_t reach = m->author_followers + m->reshares;
+    k->reach = reach < m->author_followers ? UINT64_MAX : reach;
 }

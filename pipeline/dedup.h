@@ -17,6 +17,7 @@
 #define WC_DEDUP_H
 
 #include "pipeline/common.h"
+#include "pipeline/mention.h"
 #include "pipeline/normalize.h"
 
 typedef struct wc_dedup wc_dedup_t;
@@ -113,6 +114,15 @@ size_t wc_dedup_memory_bytes(const wc_dedup_config_t *cfg);
 uint64_t wc_dedup_brand_hash(const char *brand, size_t brand_len);
 uint64_t wc_dedup_id_hash(const char *brand, size_t brand_len, const char *id, size_t id_len);
 uint64_t wc_dedup_text_hash(uint64_t brand_hash, const wc_norm_t *n);
+
+/* Fill every content field of k from a decoded mention m and its
+ * normalised text n (the one wc_classify() produced): case_id (emit.h
+ * wc_case_id), brand/id/text hashes as above, SimHash with min_tokens,
+ * author_hash, reach = followers + reshares. partition, offset and
+ * route_id are zero: the caller sets them. Nothing is retained.
+ * @locality any */
+void wc_dedup_key_init(wc_dedup_key_t *k, const wc_mention_t *m, const wc_norm_t *n,
+                       int min_tokens);
 
 /* Prefetch the table lines wc_dedup_check() will touch for key. Calling it
  * for mention i+4 while checking mention i hides most cache misses in
