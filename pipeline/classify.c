@@ -211,6 +211,7 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
 
     /* ---- language ---- */
     int lang = lang_of(m);
+    v->lang_detected = 0;
     if (lang < 0) {
         v->lang_detected = 1;
         int hi = votes_nl > votes_en ? votes_nl : votes_en;

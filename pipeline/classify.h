@@ -107,9 +107,10 @@ typedef struct wc_rules_stats {
 
 /* Counters of a loaded snapshot (for the reload log line and check-rules). */
 void wc_rules_stats(const wc_rules_t *r, wc_rules_stats_t *out);
-/* 16 hex digits identifying the rule files' contents (names + bytes), valid
- * while the snapshot is kept. Logged on reload; lets a case be traced back
- * to the exact rules that produced it. @locality any */
+/* 16 hex digits identifying the rule files' contents (base names + bytes:
+ * the same files give the same version in any directory), valid while the
+ * snapshot is kept. Logged on reload; lets a case be traced back to the
+ * exact rules that produced it. @locality any */
 const char *wc_rules_version(const wc_rules_t *r);
 
 /* Per-worker classifier scratch (normaliser buffers, counters). */

@@ -109,8 +109,8 @@ static const setting_def_t settings[] = {
 static const char *const builtin_hint[WC_CLASS__COUNT] = {
     "Thank them personally and add something (a tip, a follow-up).",
     "Ask how it went and whether you can help.",
-    "Empathise first: acknowledge the frustration and apologise, then solve it, then follow up "
-    "publicly in a few days.",
+    ("Empathise first: acknowledge the frustration and apologise, then solve it, then follow up "
+     "publicly in a few days."),
     "Answer as fast as possible and link the relevant online content (FAQ, status page).",
 };
 static const char *const builtin_route[WC_CLASS__COUNT] = {"cases.praise", "cases.neutral",
@@ -1274,7 +1274,8 @@ static int same_rule(const ent_t *a, const ent_t *b)
 static void compile(ld_t *L)
 {
     wc_rules_t *r = L->r;
-    qsort(L->ents, L->nents, sizeof(ent_t), ent_cmp);
+    if (L->nents)
+        qsort(L->ents, L->nents, sizeof(ent_t), ent_cmp);
 
     /* duplicates: same key, section and language */
     for (size_t i = 0; i < L->nents; i++) {
@@ -1334,9 +1335,10 @@ static void compile(ld_t *L)
             r->stats.stopwords++;
         if (e->n > 1 && newkey)
             r->stats.phrases++;
-        /* language evidence from function words */
-        if (e->n == 1 && e->lang != RL_LANG_ANY &&
-            (e->type == ET_STOP || e->type == ET_NEG || e->type == ET_INT || e->type == ET_BUT))
+        /* language evidence: every single word listed for one language
+         * (stopwords, function words, lexicon and topic words of a
+         * language-specific section); words listed for both are cleared below */
+        if (e->n == 1 && e->lang != RL_LANG_ANY)
             cur->flags |= e->lang == RL_LANG_NL ? RL_F_NL : RL_F_EN;
         if (e->type == ET_STOP)
             continue;
@@ -1520,7 +1522,10 @@ wc_rules_t *wc_rules_load_mem(const wc_rules_file_t *files, size_t nfiles, wc_ru
     uint64_t ver = 0x243f6a8885a308d3ULL;
     for (size_t i = 0; i < nfiles && L.nerr < MAX_ERRORS; i++) {
         parse_file(&L, files[i].name, files[i].data, files[i].len);
-        ver = wc_hash64(files[i].name, strlen(files[i].name), ver);
+        /* the base name only: the same files give the same version in any directory */
+        const char *base = strrchr(files[i].name, '/');
+        base = base ? base + 1 : files[i].name;
+        ver = wc_hash64(base, strlen(base), ver);
         ver = wc_hash64(files[i].data, files[i].len, ver);
     }
     L.file = NULL;
