@@ -347,19 +347,17 @@ static char *trim(char *s)
     return s;
 }
 
-int wc_config_load_file(wc_config_t *c, const char *path, char *errstr, size_t errstr_size)
+/* The line parser shared by wc_config_load_file() and wc_config_parse_buf():
+ * name is the file name used in "name:line" origins. Does not close fp. */
+static int config_parse_stream(wc_config_t *c, FILE *fp, const char *path, char *errstr,
+                               size_t errstr_size)
 {
-    FILE *fp = fopen(path, "r");
     char *line = NULL;
     size_t cap = 0;
     ssize_t len;
     int lineno = 0, err = 0;
     char origin[512];
 
-    if (!fp) {
-        wc_errstr_set(errstr, errstr_size, "%s: cannot open: %s", path, strerror(errno));
-        return WC_ERR_IO;
-    }
     while ((len = getline(&line, &cap, fp)) != -1) {
         lineno++;
         snprintf(origin, sizeof(origin), "%s:%d", path, lineno);
@@ -413,11 +411,38 @@ done:
         err = WC_ERR_IO;
     }
     free(line);
+    return err;
+}
+
+int wc_config_load_file(wc_config_t *c, const char *path, char *errstr, size_t errstr_size)
+{
+    FILE *fp = fopen(path, "r");
+    if (!fp) {
+        wc_errstr_set(errstr, errstr_size, "%s: cannot open: %s", path, strerror(errno));
+        return WC_ERR_IO;
+    }
+    int err = config_parse_stream(c, fp, path, errstr, errstr_size);
     fclose(fp);
     if (!err) {
         free(c->path);
         c->path = strdup(path);
     }
+    return err;
+}
+
+int wc_config_parse_buf(wc_config_t *c, const char *buf, size_t len, const char *name,
+                        char *errstr, size_t errstr_size)
+{
+    if (len == 0)
+        return 0;
+    /* "r" mode never writes to the buffer. */
+    FILE *fp = fmemopen((void *)buf, len, "r");
+    if (!fp) {
+        wc_errstr_set(errstr, errstr_size, "%s: fmemopen: %s", name, strerror(errno));
+        return WC_ERR_NOMEM;
+    }
+    int err = config_parse_stream(c, fp, name, errstr, errstr_size);
+    fclose(fp);
     return err;
 }
 
@@ -474,9 +499,14 @@ static bool is_secret_passthrough(const char *key)
 
 static void dump_kv(FILE *fp, const char *scope, const wc_kv_t *kv, int n)
 {
-    for (int i = 0; i < n; i++)
-        fprintf(fp, "kafka.%s.%s = %s\n", scope, kv[i].key,
-                is_secret_passthrough(kv[i].key) ? "********" : kv[i].value);
+    /* Quoted like string keys, so the dump reads back as the same config
+     * (leading/trailing spaces and quotes survive). */
+    for (int i = 0; i < n; i++) {
+        if (is_secret_passthrough(kv[i].key))
+            fprintf(fp, "kafka.%s.%s = ********\n", scope, kv[i].key);
+        else
+            fprintf(fp, "kafka.%s.%s = \"%s\"\n", scope, kv[i].key, kv[i].value);
+    }
 }
 
 void wc_config_dump(const wc_config_t *c, FILE *fp)

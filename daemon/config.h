@@ -96,6 +96,12 @@ void wc_config_destroy(wc_config_t *c);
  * "path:line: reason". */
 int wc_config_load_file(wc_config_t *c, const char *path, char *errstr, size_t errstr_size);
 
+/* Apply config text from memory (same format and errors as a file; name
+ * stands for the file name in "name:line: reason"). c->path is not changed.
+ * For the fuzzer and tests. */
+int wc_config_parse_buf(wc_config_t *c, const char *buf, size_t len, const char *name,
+                        char *errstr, size_t errstr_size);
+
 /* Set one key (CLI override or file line). origin is used in errors. */
 int wc_config_set(wc_config_t *c, const char *key, const char *value, const char *origin,
                   char *errstr, size_t errstr_size);
