@@ -617,9 +617,11 @@ void wcb_gen_next(wcb_gen_t *g, double t_s, int64_t now_ms, wcb_msg_t *out)
 
     /* complaint burst for one brand/city per period */
     if (g->o.burst_period_s > 0) {
+        /* the burst sits in the middle of each period, so a short run sees
+         * a quiet start, one burst, and the recovery after it */
         uint64_t period = (uint64_t)(t_s / g->o.burst_period_s);
-        double in = t_s - (double)period * g->o.burst_period_s;
-        if (in < g->o.burst_len_s && rndf(g) < g->o.burst_share) {
+        double in = t_s - (double)period * g->o.burst_period_s - g->o.burst_period_s / 2.0;
+        if (in >= 0 && in < g->o.burst_len_s && rndf(g) < g->o.burst_share) {
             uint32_t k = (uint32_t)(period * 2654435761u);
             /* one brand per period, few distinct texts, so they cluster */
             int bb = (int)(k % N(brands));

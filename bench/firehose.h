@@ -11,9 +11,9 @@
  *     other author): retweet_pct;
  *   - exact redeliveries (the same bytes again, same id): dup_pct; the
  *     daemon is expected to drop them silently (no output);
- *   - complaint bursts: every burst_period_s seconds, for burst_len_s
- *     seconds, burst_share of the traffic is one brand's outage complaint
- *     (recurring-complaint clusters);
+ *   - complaint bursts: from the middle of every burst_period_s seconds,
+ *     for burst_len_s seconds, burst_share of the traffic is one brand's
+ *     outage complaint (recurring-complaint clusters);
  *   - boomerangs: a complaint in a conversation that the brand marked
  *     resolved (a record for `responses`, see wcb_gen_response()) comes back
  *     in the same conversation;

@@ -940,7 +940,8 @@ static void usage(FILE *f)
           "  --max-lag N              (default 50000)\n"
           "  --warmup S --duration S  seconds (default 5 and 30)\n"
           "  --drain S                wait at most S seconds for outputs after the window (10)\n"
-          "  --watch NAME:PID         sample CPU and RSS of a process (repeatable, max 6)\n"
+          "  --watch NAME:PID         sample CPU and RSS of a process (repeatable, max 5;\n"
+          "                           the bench itself is always added as \"bench\")\n"
           "  --redis HOST:PORT        count Redis commands (INFO stats/commandstats)\n"
           "  --responses TOPIC        also produce brand responses (resolved complaints)\n"
           "  --label NAME --json FILE result label and JSON result file (default stdout)\n"
@@ -1014,7 +1015,7 @@ int main(int argc, char **argv)
         case O_DRAIN: o->drain_s = atoi(optarg); break;
         case O_WATCH: {
             char *c = strrchr(optarg, ':');
-            if (!c || o->nwatch >= WCB_MAX_WATCH || atoi(c + 1) <= 0) {
+            if (!c || o->nwatch >= WCB_MAX_WATCH - 1 || atoi(c + 1) <= 0) {
                 fprintf(stderr, "webcared-bench: bad --watch %s (NAME:PID, max %d)\n", optarg,
                         WCB_MAX_WATCH);
                 return 2;
@@ -1066,6 +1067,10 @@ int main(int argc, char **argv)
               stderr);
         usage(stderr);
         return 2;
+    }
+    if (o->nwatch < WCB_MAX_WATCH) { /* the generator + collector itself */
+        o->watch_name[o->nwatch] = strdup("bench");
+        o->watch_pid[o->nwatch++] = (int)getpid();
     }
     if (o->max_lag > (long)WCB_SLOT_MASK / 2)
         o->max_lag = (long)WCB_SLOT_MASK / 2;

@@ -1,0 +1,205 @@
+#!/usr/bin/env bash
+# bench/run.sh - the end-to-end benchmark in one command. Builds what it
+# needs, starts the local Kafka-protocol cluster (wc-localkafka, many
+# partitions) and a redis-server on free ports, then in ONE session:
+#
+#   pt      ceiling: webcared-bench --flat through wc-passthrough
+#           (bench.pt.in -> bench.pt.out, consume->produce, no processing)
+#   max     webcared-bench --flat through webcared (mentions -> cases.*, DLQ, alerts)
+#   half    webcared-bench --rate (50 % of the max) through webcared
+#   pthalf  the passthrough at the same rate: the latency floor of the
+#           cluster on this machine, to read the "half" latency against
+#
+# Same generator, same partition counts, same librdkafka producer settings in
+# all three, each phase on a fresh cluster, redis-server and daemon. Writes bench/results/<timestamp>/{result.json,plot.svg,*.json,
+# *.log} and prints a summary table with the ratio to the ceiling and the
+# acceptance checks of issue 6.
+#
+#   bench/run.sh [--short | --long] [--duration S] [--warmup S] [--partitions N]
+#                [--workers N] [--max-lag N] [--build-dir DIR] [--no-build]
+#                [--phases pt,max,half,pthalf] [--out DIR]
+#
+#   --short       30 s measurement windows (default)
+#   --long        300 s windows (the 5-minute run at full rate of the issue)
+#   --partitions  partitions of the input/output topics (default 32)
+#   --workers     webcared worker threads (default 0 = one per core)
+#   --phases      which phases to run, in this order (default all four;
+#                 "half" needs "max" first; e.g. --long --phases max for the
+#                 5-minute RSS run alone)
+#
+# Environment: BENCH_BUILD_DIR (default <source>/build-bench), WC_KEEP=1 keeps
+# the work dir with the cluster/daemon logs. Everything started here is
+# stopped by PID on exit (tests/lib/env.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SRC=$PWD
+DURATION=30 WARMUP=8 PARTS=32 WORKERS=0 MAX_LAG=50000 BUILD=1 OUT="" PHASES=pt,max,half,pthalf
+BUILD_DIR=${BENCH_BUILD_DIR:-$SRC/build-bench}
+MODE=short
+while (($#)); do
+    case $1 in
+    --short) MODE=short; DURATION=30; shift ;;
+    --long) MODE=long; DURATION=300; WARMUP=10; shift ;;
+    --duration) DURATION=$2; MODE=custom; shift 2 ;;
+    --warmup) WARMUP=$2; shift 2 ;;
+    --partitions) PARTS=$2; shift 2 ;;
+    --workers) WORKERS=$2; shift 2 ;;
+    --max-lag) MAX_LAG=$2; shift 2 ;;
+    --build-dir) BUILD_DIR=$2; shift 2 ;;
+    --no-build) BUILD=0; shift ;;
+    --phases) PHASES=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    -h | --help) sed -n '2,34p' "$0"; exit 0 ;;
+    *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+if ((BUILD)); then
+    deploy/install-deps.sh
+    cmake -S "$SRC" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$BUILD_DIR" -j2 --target webcared wc-localkafka webcared-bench wc-passthrough >/dev/null
+fi
+
+TS=$(date -u +%Y%m%dT%H%M%SZ)
+RES=${OUT:-$SRC/bench/results/$TS}
+mkdir -p "$RES"
+
+export WC_SOURCE_DIR=$SRC WC_BUILD_DIR=$BUILD_DIR WC_TEST_NAME=bench
+source "$SRC/tests/lib/env.sh"
+source "$SRC/tests/lib/daemon_ready.sh"
+wc_env_init
+
+BENCH=$(wc_bin webcared-bench)
+PASSTHROUGH=$(wc_bin wc-passthrough)
+OUT_TOPICS=cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.dlq,alerts.clusters,alerts.escalations,alerts.sla
+
+# machine and load, for the report
+{
+    echo "{"
+    echo "  \"cpu_model\": \"$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1 | tr -d '"')\","
+    echo "  \"cores\": $(nproc),"
+    echo "  \"mem_total_mb\": $(awk '/MemTotal/ {printf "%d", $2/1024}' /proc/meminfo),"
+    echo "  \"kernel\": \"$(uname -r)\","
+    echo "  \"librdkafka\": \"$(pkg-config --modversion rdkafka 2>/dev/null || echo unknown)\","
+    echo "  \"redis\": \"$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')\","
+    echo "  \"git\": \"$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet 2>/dev/null || echo '+dirty')\","
+    echo "  \"loadavg_before\": \"$(cat /proc/loadavg)\","
+    echo "  \"mode\": \"$MODE\", \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"partitions\": $PARTS, \"workers\": $WORKERS, \"max_lag\": $MAX_LAG"
+    echo "}"
+} >"$RES/machine.json"
+
+
+# Every phase gets a fresh cluster and a fresh redis-server: the mock
+# cluster's logs grow with every message (up to ~5 MB per partition) and
+# its fetch path gets slower with them, which would favour the first phase.
+fresh_env() {
+    wc_proc_stop kafka || true
+    wc_proc_stop redis || true
+    unset WC_REDIS_PORT
+    wc_kafka_start --brokers 3 --default-partitions "$PARTS" --topic "mentions:$PARTS" \
+        --topic "bench.pt.in:$PARTS" --topic "bench.pt.out:$PARTS"
+    wc_redis_start
+    KAFKA_PID=$(wc_proc_pid kafka)
+    REDIS_PID=$(wc_proc_pid redis)
+}
+
+# the firehose mix of issue 6 (same for every phase)
+GEN=(--dup-pct 2 --retweet-pct 5 --malformed-pct 1 --boomerang-pct 0.3
+     --burst-period 30 --burst-len 5 --burst-share 0.3)
+DRAIN=$((DURATION > 60 ? 30 : 15))
+
+run_bench() { # label, extra args...
+    local label=$1
+    shift
+    "$BENCH" --bootstrap "$WC_BOOTSTRAP" --warmup "$WARMUP" --duration "$DURATION" \
+        --drain "$DRAIN" "${GEN[@]}" --watch "kafka:$KAFKA_PID" --watch "redis:$REDIS_PID" \
+        --redis "$WC_REDIS" --label "$label" --json "$RES/$label.json" "$@" \
+        2> >(tee "$RES/$label.log" >&2) || wc_fail "phase $label failed"
+}
+
+has_phase() { [[ ",$PHASES," == *",$1,"* ]]; }
+
+# ---------------------------------------------------------------- ceiling
+run_passthrough() { # label, bench args...
+    local label=$1
+    shift
+    fresh_env
+    wc_proc_start passthrough "$PASSTHROUGH" --bootstrap "$WC_BOOTSTRAP" \
+        --input bench.pt.in --output bench.pt.out
+    run_bench "$label" --input bench.pt.in --outputs bench.pt.out --match same-offset \
+        --expect-all --watch "processor:$(wc_proc_pid passthrough)" "$@"
+    wc_proc_stop passthrough || wc_fail "wc-passthrough did not exit cleanly"
+}
+
+if has_phase pt; then
+    wc_log "phase pt: passthrough ceiling, flat out, ${DURATION}s"
+    run_passthrough passthrough --flat --max-lag "$MAX_LAG" --seed 42
+fi
+
+# ---------------------------------------------------------------- webcared
+cat >"$WC_WORK/webcared.conf" <<EOF
+# written by bench/run.sh: the defaults, except what a benchmark has to set
+instance.id = bench
+log.level = warn
+workers = $WORKERS
+http.bind = 127.0.0.1
+kafka.group.id = webcared-bench
+topic.input = mentions
+EOF
+cp "$WC_WORK/webcared.conf" "$RES/webcared.conf"
+
+DAEMON_RC=0
+start_webcared() {
+    HTTP_PORT=$(wc_free_port)
+    wc_daemon_start --config "$WC_WORK/webcared.conf" --brokers "$WC_BOOTSTRAP" \
+        --redis "$WC_REDIS" --http-port "$HTTP_PORT"
+    wc_daemon_wait_ready "$HTTP_PORT" 60
+}
+
+stop_webcared() { # phase label
+    local rc=0
+    curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" >"$RES/$1-metrics.txt" || true
+    wc_daemon_stop webcared 30 || rc=$?
+    cp "$WC_DAEMON_LOG" "$RES/$1-webcared.log" 2>/dev/null || true
+    ((rc == 0)) || DAEMON_RC=$rc
+}
+
+if has_phase max; then
+    fresh_env
+    start_webcared
+    wc_log "phase max: webcared, flat out, ${DURATION}s"
+    run_bench webcared-max --input mentions --outputs "$OUT_TOPICS" --responses responses \
+        --flat --max-lag "$MAX_LAG" --seed 42 --watch "processor:$WC_DAEMON_PID"
+    stop_webcared webcared-max
+fi
+
+if has_phase half || has_phase pthalf; then
+    [[ -s "$RES/webcared-max.json" ]] || wc_fail "phases half/pthalf need phase max first"
+    MAX=$("$WC_PYTHON" -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["throughput_out_per_s"]))' "$RES/webcared-max.json")
+    HALF=$((MAX / 2))
+    ((HALF >= 100)) || wc_fail "webcared max rate $MAX/s is too low to run the 50 % phases"
+fi
+if has_phase half; then
+    fresh_env
+    start_webcared
+    wc_log "phase half: webcared at 50 % of max = $HALF/s, ${DURATION}s"
+    run_bench webcared-half --input mentions --outputs "$OUT_TOPICS" --responses responses \
+        --rate "$HALF" --seed 43 --watch "processor:$WC_DAEMON_PID"
+    stop_webcared webcared-half
+fi
+if has_phase pthalf; then
+    wc_log "phase pthalf: passthrough at the same $HALF/s, ${DURATION}s"
+    run_passthrough passthrough-half --rate "$HALF" --seed 43
+fi
+wc_stop_all
+
+"$WC_PYTHON" - "$RES/machine.json" "$DAEMON_RC" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+m["loadavg_after"] = open("/proc/loadavg").read().strip()
+m["daemon_exit"] = int(sys.argv[2])
+json.dump(m, open(sys.argv[1], "w"), indent=1)
+PY
+"$WC_PYTHON" "$SRC/bench/report.py" "$RES"
+((DAEMON_RC == 0)) || wc_fail "webcared exited with status $DAEMON_RC on SIGTERM"
+wc_pass "results in $RES"
