@@ -28,6 +28,7 @@
  * a watchdog guarantees exit within drain timeout + 4 s.
  */
 #include "daemon/app_internal.h"
+#include "daemon/windows.h"
 #include "daemon/redis.h"
 #include "pipeline/log.h"
 #include "wc_version.h"
@@ -606,6 +607,7 @@ static void redis_state_cb(void *opaque, int up)
 {
     wc_app_t *app = opaque;
     atomic_store(&app->redis_up, up);
+    wc_windows_redis_state(app->windows, up);
     if (up && app->paused_backpressure)
         consume_some(app);
 }
@@ -889,6 +891,11 @@ wc_app_t *wc_app_create(wc_config_t *cfg, const char *config_path, char *errstr,
             goto fail;
     }
 
+    if (cfg->window_enabled) {
+        app->windows = wc_windows_create(app, app->nworkers, errstr, errstr_size);
+        if (!app->windows)
+            goto fail;
+    }
     app->redis = wc_redis_create(app->loop, cfg->redis_addr, cfg->redis_password,
                                  cfg->redis_timeout_ms, redis_state_cb, app, errstr, errstr_size);
     if (!app->redis)
@@ -932,6 +939,7 @@ int wc_app_run(wc_app_t *app)
     ev_io_start(app->loop, &app->pq_watcher);
     ev_async_start(app->loop, &app->wake);
     ev_timer_start(app->loop, &app->tick);
+    wc_windows_start(app->windows);
     ev_signal_start(app->loop, &app->sig_term);
     ev_signal_start(app->loop, &app->sig_int);
     ev_signal_start(app->loop, &app->sig_hup);
@@ -990,10 +998,12 @@ void wc_app_destroy(wc_app_t *app)
         rd_kafka_destroy(app->consumer);
     if (app->rkt_dlq)
         rd_kafka_topic_destroy(app->rkt_dlq);
+    wc_windows_drop_topics(app->windows);
     if (app->producer) {
         rd_kafka_flush(app->producer, 1000);
         rd_kafka_destroy(app->producer);
     }
+    wc_windows_destroy(app->windows);
     for (int i = 0; i < 2; i++) {
         if (app->cq_pipe[i] >= 0)
             close(app->cq_pipe[i]);

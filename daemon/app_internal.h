@@ -93,6 +93,7 @@ struct wc_app {
 
     /* Redis (main loop) */
     wc_redis_t *redis;
+    struct wc_windows *windows; /* Redis windows (NULL when window.enabled = false) */
 
     /* Metrics: shard 0 = main thread, 1..n = workers */
     wc_metrics_t *metrics;

@@ -75,6 +75,28 @@ typedef struct wc_config {
     int dedup_max_hamming;
     int dedup_min_tokens;
     bool dedup_remote;
+    /* windows */
+    bool window_enabled;
+    int window_flush_ms;
+    int window_sweep_ms;
+    int cluster_window_s;
+    int cluster_baseline_s;
+    int cluster_min_count;
+    int cluster_factor;
+    int cluster_resolve_factor;
+    int cluster_warmup_s;
+    int cluster_cooldown_s;
+    int esc_influencer_followers;
+    int esc_reshares_min;
+    int esc_repeat_count;
+    int esc_repeat_window_s;
+    int esc_return_window_s;
+    int esc_ttl_s;
+    int sla_risk_s;
+    int followup_after_s;
+    int window_case_ttl_s;
+    int window_author_ttl_s;
+    int stats_interval_s;
     /* privacy */
     char *privacy_hmac_key;
     /* passthrough librdkafka properties */

@@ -36,6 +36,10 @@ static const struct {
     [WC_M_COMMIT_ERRORS] = {"webcared_offset_commit_errors_total", "Failed offset commits."},
     [WC_M_REBALANCES] = {"webcared_rebalances_total", "Consumer group rebalances (assign + revoke)."},
     [WC_M_RESPONSES] = {"webcared_responses_total", "Valid brand responses consumed."},
+    [WC_M_DEDUP_REMOTE_ERRORS] = {"webcared_dedup_remote_errors_total", "Failed Redis dedup claims (the local result was used: a duplicate may pass, nothing is lost)."},
+    [WC_M_DEDUP_REMOTE_COMMANDS] = {"webcared_dedup_remote_commands_total", "Redis dedup claim commands (one per worker batch and brand)."},
+    [WC_M_ALERTS] = {"webcared_alerts_total", "Alert events (clusters, escalations, SLA) produced from the Redis windows."},
+    [WC_M_WINDOW_FLUSHES] = {"webcared_window_flushes_total", "Window flushes (one Redis call per brand) applied."},
 };
 
 static const char *const stage_names[WC_STAGE__COUNT] = {"decode", "classify", "dedup", "emit"};

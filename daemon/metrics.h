@@ -35,6 +35,10 @@ typedef enum wc_metric {
     WC_M_COMMIT_ERRORS,
     WC_M_REBALANCES,
     WC_M_RESPONSES,        /* valid responses consumed */
+    WC_M_DEDUP_REMOTE_ERRORS,   /* failed Redis claim calls (local result used: fail open) */
+    WC_M_DEDUP_REMOTE_COMMANDS, /* Redis claim commands sent (one per batch and brand) */
+    WC_M_ALERTS,           /* alert events produced from Redis windows */
+    WC_M_WINDOW_FLUSHES,   /* wc_apply calls acknowledged by Redis */
     WC_M__COUNT
 } wc_metric_t;
 

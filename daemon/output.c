@@ -15,6 +15,7 @@
  * thread-safe); delivery reports and the retry list on the main thread.
  */
 #include "daemon/app_internal.h"
+#include "daemon/windows.h"
 #include "pipeline/log.h"
 
 #include <stdlib.h>
@@ -156,6 +157,8 @@ void wc_output_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         WC_METRIC_INC(app->m_main, WC_M_PRODUCED);
         atomic_store_explicit(&app->kafka_up, 1, memory_order_relaxed);
         wc_track_release(te);
+        if (te->topic == WC_TRACK_TOPIC_ALERT)
+            wc_windows_output_done(app, te);
         return;
     }
     WC_METRIC_INC(app->m_main, WC_M_PRODUCE_FAILED);

@@ -1,0 +1,6 @@
+# embed.cmake - turn a text file into a C array (cmake -DIN=... -DOUT=... -DNAME=... -P embed.cmake)
+file(READ "${IN}" hex HEX)
+string(LENGTH "${hex}" n)
+math(EXPR bytes "${n} / 2")
+string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," body "${hex}")
+file(WRITE "${OUT}" "/* generated from ${IN} by cmake/embed.cmake: do not edit */\n#include <stddef.h>\nconst char ${NAME}[] = {${body} 0x00};\nconst size_t ${NAME}_len = ${bytes};\n")
