@@ -461,11 +461,14 @@ void wc_windows_redis_state(wc_windows_t *win, int up)
 {
     if (!win)
         return;
+    bool was_up = win->up;
     win->up = up;
     if (!up) {
         win->lib_state = 0;
         return;
     }
+    if (was_up)
+        return;
     lib_load(win);
     const char *argv[] = {"SMEMBERS", "wc:brands"};
     size_t lens[] = {8, 9};

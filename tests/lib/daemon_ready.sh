@@ -16,5 +16,5 @@ _wc_daemon_ready_check() {
 
 # wc_metric PORT NAME : print a metric's value from /metrics (first match).
 wc_metric() {
-    curl -sf "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1==n {print $2; exit}'
+    curl -sf "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1==n && !f {print $2; f=1}'
 }
