@@ -28,6 +28,7 @@
  * a watchdog guarantees exit within drain timeout + 4 s.
  */
 #include "daemon/app_internal.h"
+#include "daemon/sdnotify.h"
 #include "daemon/windows.h"
 #include "daemon/redis.h"
 #include "pipeline/log.h"
@@ -524,6 +525,8 @@ static void app_reload(wc_app_t *app)
     char errstr[512];
     wc_info("config", "SIGHUP: reloading%s%s and rules", app->config_path ? " " : "",
             app->config_path ? app->config_path : "");
+    wc_sd_notify("RELOADING=1");
+    app->sd_reload_pending = true; /* READY=1 again from the next tick */
     if (app->config_path) {
         wc_config_t *nc = wc_config_new();
         if (!nc || wc_config_load_file(nc, app->config_path, errstr, sizeof(errstr)) ||
@@ -586,6 +589,7 @@ static void app_begin_shutdown(wc_app_t *app, const char *why)
     if (app->state == WC_APP_DRAINING)
         return;
     wc_info("app", "%s: draining (up to %d ms)", why, app->cfg->drain_timeout_ms);
+    wc_sd_notify("STOPPING=1\nSTATUS=draining");
     app->state = WC_APP_DRAINING;
     app->drain_deadline_ms = wc_now_ms() + app->cfg->drain_timeout_ms;
     watchdog_ms = app->cfg->drain_timeout_ms + 4000;
@@ -615,6 +619,26 @@ static void redis_state_cb(void *opaque, int up)
 static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
     wc_app_t *app = w->data;
+    {
+        /* systemd: READY=1 once the daemon first becomes ready (and after
+         * a reload), watchdog keep-alives while the loop runs. */
+        static bool notified_ready;
+        static int64_t last_wd_ms;
+        static uint64_t wd_usec = UINT64_MAX;
+        char why[64];
+        if (wd_usec == UINT64_MAX)
+            wd_usec = wc_sd_watchdog_usec();
+        if ((!notified_ready || app->sd_reload_pending) && wc_app_ready(app, why, sizeof(why))) {
+            wc_sd_notify("READY=1\nSTATUS=running");
+            notified_ready = true;
+            app->sd_reload_pending = false;
+        }
+        int64_t now = wc_now_ms();
+        if (wd_usec && now - last_wd_ms >= (int64_t)(wd_usec / 2000)) {
+            wc_sd_notify("WATCHDOG=1");
+            last_wd_ms = now;
+        }
+    }
     wc_output_retry_pending(app);
     app_store_offsets(app);
     rules_reclaim(app);

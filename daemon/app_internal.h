@@ -116,6 +116,7 @@ struct wc_app {
     ev_timer drain_timer;
     int64_t drain_deadline_ms;
     int64_t last_store_ms;
+    bool sd_reload_pending;     /* send READY=1 again after a SIGHUP reload */
 
     /* Retry list for outputs whose re-produce hit a full local queue (main) */
     struct wc_retry *retry_head, *retry_tail;
