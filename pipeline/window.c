@@ -170,9 +170,15 @@ static int cmp_ref(const void *pa, const void *pb)
 
 static void put_i64(wc_jsonw_t *w, int64_t v)
 {
-    char num[24];
-    int n = snprintf(num, sizeof(num), "%lld", (long long)v);
-    wc_jsonw_raw(w, num, (size_t)n);
+    char num[24], *p = num + sizeof(num);
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    wc_jsonw_raw(w, p, (size_t)(num + sizeof(num) - p));
 }
 
 int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
