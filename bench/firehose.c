@@ -2,11 +2,13 @@
  * firehose.c - the benchmark's mention generator (contract in firehose.h).
  *
  * Cost model: the generator runs in the same 2-core box as the cluster and
- * the daemon, so per message it must stay well under a microsecond. Texts
- * are therefore composed once at creation: for each language and class a
- * pool of WCB_POOL texts expanded from phrase templates (slots: product,
- * period, brand, city, number, hashtag/emoji) and stored JSON-escaped. A
- * message is then one snprintf of the envelope around a pooled text.
+ * the daemon, so per message it must stay around a microsecond. A text is
+ * a phrase template expanded at message time (slots: product, period,
+ * brand, city, numbers; plus for 80 % of them a personal detail such as a
+ * customer number, and a hashtag/emoji/escape), already JSON-safe; the
+ * message is one snprintf of the envelope around it. Burst and boomerang
+ * texts come from small per-brand pools built at creation, because those
+ * are meant to repeat.
  * Retweets and redeliveries copy from a ring of recently generated
  * documents. Everything is seeded: the same options give the same stream
  * (apart from created_at, which is the wall clock).
@@ -25,7 +27,6 @@
 #include <string.h>
 #include <time.h>
 
-#define WCB_POOL 1024
 #define WCB_RECENT 1024
 #define WCB_DOC_MAX 2048
 #define WCB_AUTHORS 200000
@@ -235,7 +236,6 @@ struct wcb_gen {
     wcb_gen_opts_t o;
     uint64_t rng;
     uint64_t seq;
-    pooled_t pool[LANG_COUNT][CLS_COUNT][WCB_POOL];
     pooled_t burst[LANG_COUNT][N(brands)][WCB_SUBPOOL];
     pooled_t boomerang[LANG_COUNT][N(brands)][WCB_SUBPOOL];
     recent_doc_t recent[WCB_RECENT];
@@ -322,28 +322,55 @@ static size_t expand(wcb_gen_t *g, const vocab_t *v, const char *tpl, char *dst,
     return n;
 }
 
+/* Personal details appended to 80 % of the ordinary mentions, so that
+ * unrelated mentions do not share their token set (without them every
+ * pooled text would recur thousands of times and nearly all traffic would
+ * be near-duplicates). Slots as in the templates. */
+static const char *const nl_detail[] = {
+    "Klantnummer {n}{n}.", "Al {n} minuten in de wacht.", "Postcode {n}{n} AB.",
+    "Ticket {n}-{n}.", "Om {n}:{n} gebeld.", "Bestelling {n}{n}{n}.", "Dag {n} zonder oplossing.",
+    "Huisnummer {n}.",
+};
+static const char *const en_detail[] = {
+    "Account {n}{n}.", "On hold for {n} minutes.", "Zip {n}{n}.", "Ticket {n}-{n}.",
+    "Called at {n}:{n}.", "Order {n}{n}{n}.", "Day {n} without a fix.", "Case {n}{n}.",
+};
+
+/* Compose one text (JSON-escaped) into dst; returns its length. */
+static size_t compose(wcb_gen_t *g, const vocab_t *v, const char *const *tpl, int ntpl, bool tags,
+                      bool detail, int brand, int city, char *dst, size_t cap)
+{
+    size_t n = expand(g, v, tpl[rnd(g, (uint32_t)ntpl)], dst, cap - 160, brand, city);
+    if (detail && rnd(g, 5)) { /* 80 % */
+        const char *const *d = v == &vocab[LANG_NL] ? nl_detail : en_detail;
+        dst[n++] = ' ';
+        n += expand(g, v, d[rnd(g, 8)], dst + n, 80, brand, city);
+    }
+    if (tags) {
+        const char *t = v->tags[rnd(g, (uint32_t)v->ntags)];
+        size_t l = strlen(t);
+        if (l) {
+            if (t[0] != '\\') /* escapes like \n attach directly */
+                dst[n++] = ' ';
+            memcpy(dst + n, t, l);
+            n += l;
+            dst[n] = '\0';
+        }
+    }
+    if (rnd(g, 100) < 3) /* shouting */
+        for (size_t i = 0; i < n; i++)
+            if (dst[i] >= 'a' && dst[i] <= 'z' && (i == 0 || dst[i - 1] != '\\'))
+                dst[i] = (char)(dst[i] - 32);
+    return n;
+}
+
 static int pool_fill(wcb_gen_t *g, pooled_t *p, const vocab_t *v, const char *const *tpl,
                      int ntpl, bool tags, int brand_fixed, int city_fixed)
 {
     char tmp[512];
     int brand = brand_fixed >= 0 ? brand_fixed : (int)rnd(g, N(brands));
     int city = city_fixed >= 0 ? city_fixed : (int)rnd(g, N(cities));
-    size_t n = expand(g, v, tpl[rnd(g, (uint32_t)ntpl)], tmp, sizeof(tmp) - 80, brand, city);
-    if (tags) {
-        const char *t = v->tags[rnd(g, (uint32_t)v->ntags)];
-        size_t l = strlen(t);
-        if (l) {
-            if (t[0] != '\\') /* escapes like \n attach directly */
-                tmp[n++] = ' ';
-            memcpy(tmp + n, t, l);
-            n += l;
-            tmp[n] = '\0';
-        }
-    }
-    if (rnd(g, 100) < 3) /* shouting */
-        for (size_t i = 0; i < n; i++)
-            if (tmp[i] >= 'a' && tmp[i] <= 'z' && (i == 0 || tmp[i - 1] != '\\'))
-                tmp[i] = (char)(tmp[i] - 32);
+    size_t n = compose(g, v, tpl, ntpl, tags, false, brand, city, tmp, sizeof(tmp));
     p->brand = (uint8_t)brand;
     p->text = malloc(n + 1);
     if (!p->text)
@@ -366,10 +393,6 @@ wcb_gen_t *wcb_gen_create(const wcb_gen_opts_t *opts)
         g->rng = 1;
     for (int l = 0; l < LANG_COUNT; l++) {
         const vocab_t *v = &vocab[l];
-        for (int c = 0; c < CLS_COUNT; c++)
-            for (int i = 0; i < WCB_POOL; i++)
-                if (pool_fill(g, &g->pool[l][c][i], v, v->tpl[c], v->ntpl[c], true, -1, -1))
-                    goto fail;
         for (int br = 0; br < N(brands); br++)
             for (int i = 0; i < WCB_SUBPOOL; i++)
                 if (pool_fill(g, &g->burst[l][br][i], v, v->burst, 4, rnd(g, 2), br, -1) ||
@@ -390,9 +413,6 @@ void wcb_gen_destroy(wcb_gen_t *g)
     if (!g)
         return;
     for (int l = 0; l < LANG_COUNT; l++) {
-        for (int c = 0; c < CLS_COUNT; c++)
-            for (int i = 0; i < WCB_POOL; i++)
-                free(g->pool[l][c][i].text);
         for (int br = 0; br < N(brands); br++)
             for (int i = 0; i < WCB_SUBPOOL; i++) {
                 free(g->burst[l][br][i].text);
@@ -634,16 +654,21 @@ void wcb_gen_next(wcb_gen_t *g, double t_s, int64_t now_ms, wcb_msg_t *out)
         }
     }
 
+    /* ordinary mention: composed now (templates x slots x details give
+     * millions of distinct token sets; the pools only serve bursts and
+     * boomerangs, which are meant to repeat) */
     int cls = wpick(g, class_w, CLS_COUNT);
-    const pooled_t *p = &g->pool[lang][cls][rnd(g, WCB_POOL)];
-    brand = p->brand;
-    len = build_doc(g, now_ms, author, lang, brand, p->text, p->len, NULL, NULL, id, sizeof(id),
+    const vocab_t *v = &vocab[lang];
+    char text[640];
+    size_t tl = compose(g, v, v->tpl[cls], v->ntpl[cls], true, true, brand,
+                        (int)rnd(g, N(cities)), text, sizeof(text));
+    len = build_doc(g, now_ms, author, lang, brand, text, tl, NULL, NULL, id, sizeof(id),
                     &text_off);
     if (r < g->o.malformed_pct) {
         make_malformed(g, len, out, author);
         return;
     }
-    remember(g, len, author, lang, cls, brand, text_off, p->len);
+    remember(g, len, author, lang, cls, brand, text_off, tl);
     if (cls == CLS_COMPLAINT && rnd(g, 8) == 0) {
         /* candidate for a later "resolved" response */
         resolved_t *res = &g->resolved[g->nresolved++ % WCB_RESOLVED];
