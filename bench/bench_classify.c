@@ -2,18 +2,25 @@
  * bench_classify.c - decode + normalise + classify micro-benchmark.
  *
  * Generates realistic mentions (Dutch and English webcare traffic: @handles,
- * hashtags, emoji, URLs, complaints, questions, praise; texts of about 250
- * bytes by default) as JSON documents, then measures on one core:
+ * hashtags, emoji, URLs, complaints, questions, praise) as JSON documents,
+ * then measures on one core:
  *   decode     wc_mention_decode() of the JSON document
  *   normalise  wc_normalize() of the decoded text
  *   classify   wc_classify() (which includes normalise)
  *   pipeline   decode + classify, the acceptance figure of issue 3
+ * Size: --doc-bytes N (default 250) makes whole JSON documents of about N
+ * bytes (the envelope varies: optional fields present or not, so the text
+ * gets what is left, at least 40 bytes); --text-bytes N instead makes texts
+ * of about N bytes inside a full envelope (documents of about N + 250).
  * Each stage is timed over the whole corpus repeatedly for --ms
  * milliseconds; the best of --reps repetitions is reported (the machine is
  * shared, the minimum is the least disturbed run) together with the median.
+ * --iters N runs exactly N passes per stage instead (for callgrind:
+ * `valgrind --tool=callgrind bench_classify --iters 1 --reps 1`); --only S
+ * runs stage S alone (0 decode, 1 normalise, 2 classify, 3 pipeline).
  *
- *   bench_classify [--rules DIR] [--n MENTIONS] [--text-bytes N] [--ms MS]
- *                  [--reps R] [--dump]
+ *   bench_classify [--rules DIR] [--n MENTIONS] [--doc-bytes N | --text-bytes N]
+ *                  [--ms MS] [--reps R] [--iters N] [--only STAGE] [--dump]
  * --dump prints the generated JSON lines (to feed `webcared classify`).
  * The generator is deterministic (fixed seed) so runs are comparable.
  */
@@ -43,6 +50,11 @@ static const char *const nl_parts[] = {
     "Is het mogelijk om mijn abonnement tussentijds te wijzigen naar een goedkoper tarief?",
     "Dikke #fail weer, de app crasht bij het inloggen en mijn wachtwoord resetten werkt niet.",
     "Eindelijk een bedrijf dat wel reageert op een tweet. Chapeau voor jullie webcare team!",
+    "Alweer storing?! 😡",
+    "Top service, bedankt!",
+    "Waar blijft mijn pakket?",
+    "Factuur klopt niet.",
+    "Internet is traag vandaag",
 };
 static const char *const en_parts[] = {
     "My internet has been down since this morning, third time this week. Ridiculous 😡",
@@ -57,6 +69,10 @@ static const char *const en_parts[] = {
     "Not happy at all with the quality, the charger stopped working after two days.",
     "Love the new app update, checkout is so much faster now! ❤️",
     "Any idea why my bill went up this month? Nothing changed on my plan as far as I know.",
+    "Where is my package?",
+    "Great support today, thanks!",
+    "Down again?! 😡",
+    "Wifi is slow tonight",
 };
 static const char *const tags[] = {"#fail", "#klantenservice", "#storing", "#help", "#thanks",
                                    "#webcare", "#topservice", "#outage", "#customerservice"};
@@ -80,8 +96,15 @@ static size_t gen_text(char *out, size_t target)
     size_t np = en ? WC_ARRAY_SIZE(en_parts) : WC_ARRAY_SIZE(nl_parts);
     size_t o = (size_t)sprintf(out, "%s ", handles[rnd(WC_ARRAY_SIZE(handles))]);
     while (o < target) {
-        const char *p = parts[rnd((uint32_t)np)];
-        size_t l = strlen(p);
+        /* a part that fits (a few tries), else stop once half full */
+        const char *p = NULL;
+        size_t l = 0;
+        for (int t = 0; t < 8 && !p; t++) {
+            p = parts[rnd((uint32_t)np)];
+            l = strlen(p);
+            if (o + l + 1 > target + 20 && t < 7)
+                p = NULL;
+        }
         if (o + l + 1 > target + 60 && o > target / 2)
             break;
         memcpy(out + o, p, l);
@@ -105,19 +128,32 @@ typedef struct doc {
 
 static const char *const channels[] = {"twitter", "facebook", "instagram", "forum", "review"};
 
-static void gen_doc(doc_t *d, int i, size_t text_bytes)
+/* JSON string escaping is not needed: the generated texts contain no '"',
+ * '\\' or control characters. */
+static void gen_doc(doc_t *d, int i, size_t text_bytes, size_t doc_bytes)
 {
-    char text[2048];
+    char env[1024], text[2048];
+    int full = doc_bytes == 0 || rnd(3) == 0; /* envelope with every optional field */
+    char author[256];
+    snprintf(author, sizeof(author), "{\"id\":\"u%u\",\"handle\":\"@user%u\",\"followers\":%u%s}",
+             rnd(100000), rnd(100000), rnd(10) ? rnd(2000) : rnd(200000),
+             full ? (rnd(50) ? ",\"verified\":false" : ",\"verified\":true") : "");
+    char extra[256] = "";
+    if (full)
+        snprintf(extra, sizeof(extra), ",\"conversation_id\":\"tw:%d\",\"metrics\":{\"reshares\":%u,"
+                 "\"likes\":%u}",
+                 1000000 + i - (int)rnd(5), rnd(20), rnd(100));
+    int n = snprintf(env, sizeof(env),
+                     "{\"id\":\"tw:%d\",\"channel\":\"%s\",\"brand\":\"acme-telecom\","
+                     "\"author\":%s,\"text\":\"%%s\",\"created_at\":\"2026-11-22T10:%02u:%02uZ\"%s}",
+                     1000000 + i, channels[rnd(5)], author, rnd(60), rnd(60), extra);
+    if (doc_bytes) {
+        size_t envl = (size_t)n - 2; /* without the %s */
+        text_bytes = doc_bytes > envl + 40 ? doc_bytes - envl : 40;
+    }
     gen_text(text, text_bytes);
     char *buf = malloc(4096);
-    int n = snprintf(buf, 4096,
-                     "{\"id\":\"tw:%d\",\"channel\":\"%s\",\"brand\":\"acme-telecom\","
-                     "\"author\":{\"id\":\"u%d\",\"handle\":\"@user%d\",\"followers\":%u,"
-                     "\"verified\":%s},\"text\":\"%s\",\"created_at\":\"2026-11-22T10:%02d:%02dZ\","
-                     "\"conversation_id\":\"tw:%d\",\"metrics\":{\"reshares\":%u,\"likes\":%u}}",
-                     1000000 + i, channels[rnd(5)], rnd(100000), rnd(100000),
-                     rnd(10) ? rnd(2000) : rnd(200000), rnd(50) ? "false" : "true", text,
-                     rnd(60), rnd(60), 1000000 + i - (int)rnd(5), rnd(20), rnd(100));
+    n = snprintf(buf, 4096, env, text);
     d->json = buf;
     d->len = (size_t)n;
 }
@@ -183,25 +219,27 @@ static void run_pass(ctx_t *c, int st)
     c->sink += s;
 }
 
-/* ns per mention for one repetition lasting about ms milliseconds */
-static double measure(ctx_t *c, int st, int ms)
+/* ns per mention for one repetition lasting about ms milliseconds (or
+ * exactly iters passes) */
+static double measure(ctx_t *c, int st, int ms, int iters)
 {
-    run_pass(c, st); /* warm */
+    if (!iters)
+        run_pass(c, st); /* warm */
     int64_t t0 = wc_mono_ns(), t1;
     long passes = 0;
     do {
         run_pass(c, st);
         passes++;
         t1 = wc_mono_ns();
-    } while (t1 - t0 < (int64_t)ms * 1000000);
+    } while (iters ? passes < iters : t1 - t0 < (int64_t)ms * 1000000);
     return (double)(t1 - t0) / ((double)passes * c->n);
 }
 
 int main(int argc, char **argv)
 {
     const char *dir = getenv("WC_RULES_DIR") ? getenv("WC_RULES_DIR") : "rules";
-    int n = 2048, ms = 300, reps = 5, dump = 0;
-    size_t text_bytes = 250;
+    int n = 2048, ms = 300, reps = 5, dump = 0, iters = 0, only = -1;
+    size_t text_bytes = 0, doc_bytes = 250;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--rules") && i + 1 < argc)
             dir = argv[++i];
@@ -212,18 +250,25 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
             reps = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--text-bytes") && i + 1 < argc)
-            text_bytes = (size_t)atoi(argv[++i]);
+            text_bytes = (size_t)atoi(argv[++i]), doc_bytes = 0;
+        else if (!strcmp(argv[i], "--doc-bytes") && i + 1 < argc)
+            doc_bytes = (size_t)atoi(argv[++i]), text_bytes = 0;
+        else if (!strcmp(argv[i], "--iters") && i + 1 < argc)
+            iters = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--dump"))
             dump = 1;
         else {
             fprintf(stderr,
-                    "usage: %s [--rules DIR] [--n MENTIONS] [--text-bytes N] [--ms MS] [--reps R] "
-                    "[--dump]\n",
+                    "usage: %s [--rules DIR] [--n MENTIONS] [--doc-bytes N | --text-bytes N] "
+                    "[--ms MS] [--reps R] [--iters N] [--only STAGE 0-3] [--dump]\n",
                     argv[0]);
             return 2;
         }
     }
-    if (n < 1 || reps < 1 || reps > 99 || ms < 1 || text_bytes < 20 || text_bytes > 1500) {
+    if (n < 1 || reps < 1 || reps > 99 || ms < 1 || iters < 0 ||
+        (doc_bytes ? doc_bytes < 100 || doc_bytes > 1500 : text_bytes < 20 || text_bytes > 1500)) {
         fprintf(stderr, "bad arguments\n");
         return 2;
     }
@@ -233,7 +278,7 @@ int main(int argc, char **argv)
     c.docs = calloc((size_t)n, sizeof(doc_t));
     c.ms = calloc((size_t)n, sizeof(wc_mention_t));
     for (int i = 0; i < n; i++)
-        gen_doc(&c.docs[i], i, text_bytes);
+        gen_doc(&c.docs[i], i, text_bytes, doc_bytes);
     if (dump) {
         for (int i = 0; i < n; i++)
             printf("%s\n", c.docs[i].json);
@@ -273,7 +318,7 @@ int main(int argc, char **argv)
     double res[ST__N][99];
     for (int r = 0; r < reps; r++)
         for (int st = 0; st < ST__N; st++)
-            res[st][r] = measure(&c, st, ms);
+            res[st][r] = only < 0 || only == st ? measure(&c, st, ms, iters) : 0;
     printf("%-28s %10s %10s %14s\n", "stage (one core)", "best ns", "median ns", "best M/s");
     for (int st = 0; st < ST__N; st++) {
         qsort(res[st], (size_t)reps, sizeof(double), cmp_d);

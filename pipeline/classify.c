@@ -79,13 +79,20 @@ const wc_norm_t *wc_classifier_norm(const wc_classifier_t *c)
     return &c->norm;
 }
 
-static inline void add_reason(wc_verdict_t *v, const char *id)
+/* *seen: a 64-bit filter of the ids already added (most ids are new, so
+ * the duplicate scan is skipped) */
+static inline void add_reason(wc_verdict_t *v, uint64_t *seen, const char *id)
 {
-    for (unsigned k = 0; k < v->nreasons; k++)
-        if (v->reasons[k] == id)
-            return;
-    if (v->nreasons < WC_VERDICT_MAX_REASONS)
+    uint64_t bit = 1ULL << (((uint64_t)(uintptr_t)id * 0x9e3779b97f4a7c15ULL) >> 58);
+    if (*seen & bit) {
+        for (unsigned k = 0; k < v->nreasons; k++)
+            if (v->reasons[k] == id)
+                return;
+    }
+    if (v->nreasons < WC_VERDICT_MAX_REASONS) {
         v->reasons[v->nreasons++] = id;
+        *seen |= bit;
+    }
 }
 
 /* canonical key of a '?'/'!' run; counts '!' */
@@ -111,6 +118,45 @@ static inline uint8_t clamp_u8(float v, float max)
     return (uint8_t)(v + 0.5f);
 }
 
+/* exp(x) for x <= 0, relative error < 2e-7 (enough for a confidence with
+ * 3 decimals); libm expf cost more than the whole token loop. */
+static inline float exp_neg(float x)
+{
+    if (!(x > -80.0f))
+        return 0.0f;
+    float t = x * 1.44269504f; /* log2(e) */
+    float fl = (float)(int)t;
+    if (fl > t)
+        fl -= 1.0f;
+    float f = t - fl; /* [0, 1) */
+    /* 2^f, minimax-style polynomial on [0, 1) */
+    float p = 1.0f + f * (0.693147182f + f * (0.240226507f + f * (0.0555041087f +
+              f * (0.00961812911f + f * (0.00133335581f + f * 0.000154035304f)))));
+    union {
+        float f;
+        uint32_t u;
+    } u = {p};
+    u.u += (uint32_t)(int32_t)fl << 23; /* exponent += fl (modular add, fl >= -116) */
+    return u.f;
+}
+
+/* log10(x) for x >= 1, absolute error < 1e-5 (the reach part is rounded
+ * to whole points). */
+static inline float log10_ge1(double x)
+{
+    union {
+        double d;
+        uint64_t u;
+    } u = {x};
+    int e = (int)((u.u >> 52) & 0x7ff) - 1023;
+    u.u = (u.u & 0x000fffffffffffffULL) | 0x3ff0000000000000ULL; /* mantissa in [1, 2) */
+    float m = (float)u.d;
+    /* log2(m) = 2 atanh((m-1)/(m+1)) / ln 2, series to z^7 */
+    float z = (m - 1.0f) / (m + 1.0f), z2 = z * z;
+    float l2 = 2.88539008f * z * (1.0f + z2 * (0.333333333f + z2 * (0.2f + z2 * 0.142857143f)));
+    return ((float)e + l2) * 0.301029996f;
+}
+
 static int lang_of(const wc_mention_t *m)
 {
     if (!WC_STR_PRESENT(m->lang) || m->lang.len < 2)
@@ -132,6 +178,7 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
     memset(v, 0, offsetof(wc_verdict_t, topics));
     v->nreasons = 0;
     v->ntopics = 0;
+    uint64_t rseen = 0;
 
     int rc = wc_normalize(&c->norm, m->text.p ? m->text.p : "", m->text.len);
     if (rc)
@@ -244,17 +291,17 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
                     w *= S->question_mid_factor;
                 if (h->clause == int_clause && h->pos <= int_end) {
                     w *= int_mult;
-                    add_reason(v, int_id);
+                    add_reason(v, &rseen, int_id);
                     int_clause = UINT32_MAX; /* one word */
                 }
                 if (h->clause == neg_clause && h->pos <= neg_end &&
                     (cls == WC_CLASS_HAPPY || cls == WC_CLASS_ANGRY)) {
                     w *= cls == WC_CLASS_HAPPY ? S->negation_flip : S->negation_flip_angry;
                     cls = cls == WC_CLASS_HAPPY ? WC_CLASS_ANGRY : WC_CLASS_HAPPY;
-                    add_reason(v, neg_id);
+                    add_reason(v, &rseen, neg_id);
                 }
                 sc[cls] += w;
-                add_reason(v, A->id);
+                add_reason(v, &rseen, A->id);
                 break;
             }
             case RL_ACT_TOPIC:
@@ -263,7 +310,7 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
                     c->topic_score[A->topic] = 0;
                 }
                 c->topic_score[A->topic] += A->w;
-                add_reason(v, A->id);
+                add_reason(v, &rseen, A->id);
                 break;
             case RL_ACT_NEG:
                 neg_clause = h->clause;
@@ -280,7 +327,7 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
                 for (int q = 0; q < WC_CLASS__COUNT; q++)
                     sc[q] *= S->contrast_before;
                 after = S->contrast_after;
-                add_reason(v, A->id);
+                add_reason(v, &rseen, A->id);
                 break;
             }
         }
@@ -291,17 +338,17 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
     if (sc[lead] > 0) {
         if (nexcl && S->exclamation_boost > 0) {
             sc[lead] *= 1.0f + S->exclamation_boost * (float)(nexcl > 3 ? 3 : nexcl);
-            add_reason(v, "signal:exclamation");
+            add_reason(v, &rseen, "signal:exclamation");
         }
         if (n->ncaps && S->caps_boost > 0) {
             sc[lead] *= 1.0f + S->caps_boost * (float)(n->ncaps > 3 ? 3 : n->ncaps);
-            add_reason(v, "signal:caps");
+            add_reason(v, &rseen, "signal:caps");
         }
     }
     if (sc[WC_CLASS_ANGRY] >= S->complaint_threshold && sc[WC_CLASS_QUESTION] > 0 &&
         S->question_in_complaint < 1.0f) {
         sc[WC_CLASS_QUESTION] *= S->question_in_complaint;
-        add_reason(v, "signal:question_in_complaint");
+        add_reason(v, &rseen, "signal:question_in_complaint");
     }
     sc[WC_CLASS_NEUTRAL] += S->neutral_bias;
 
@@ -314,13 +361,14 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
     float z = 0;
     for (int q = 0; q < WC_CLASS__COUNT; q++) {
         v->score[q] = sc[q];
-        z += expf((sc[q] - sc[best]) / S->temperature);
+        z += q == best ? 1.0f : exp_neg((sc[q] - sc[best]) / S->temperature);
     }
     v->cls = (wc_class_t)best;
     v->confidence = 1.0f / z;
 
     /* ---- topics: score >= topic_min_score, best first ---- */
     float topic_max_urg = 0;
+    uint64_t topic_bits = 0;
     while (topic_seen && v->ntopics < WC_VERDICT_MAX_TOPICS) {
         int bt = -1;
         for (uint64_t rest = topic_seen; rest; rest &= rest - 1) {
@@ -332,6 +380,7 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
         if (c->topic_score[bt] < S->topic_min_score || c->topic_score[bt] <= 0)
             continue;
         v->topics[v->ntopics++] = r->topic_name[bt];
+        topic_bits |= 1ULL << bt;
         if (r->topic_urgency[bt] > topic_max_urg)
             topic_max_urg = r->topic_urgency[bt];
     }
@@ -348,7 +397,7 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
                 l--;
             }
             char buf[128];
-            if (l && l <= 100) {
+            if (l && l <= 100 && ((r->vip_handle_lens >> (l & 63)) & 1)) {
                 for (uint32_t i = 0; i < l; i++)
                     buf[i] = (char)((p[i] >= 'A' && p[i] <= 'Z') ? p[i] + 32 : p[i]);
                 uint64_t key = rl_key(wc_hash64(buf, l, RL_SALT_VIP_HANDLE));
@@ -360,7 +409,8 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
                     }
             }
         }
-        if (!hitv && WC_STR_PRESENT(m->author_id)) {
+        if (!hitv && WC_STR_PRESENT(m->author_id) &&
+            ((r->vip_id_lens >> (m->author_id.len & 63)) & 1)) {
             uint64_t key = rl_key(wc_hash64(m->author_id.p, m->author_id.len, RL_SALT_VIP_ID));
             for (uint32_t i = (uint32_t)(key ^ (key >> 32)) & r->vip_mask; r->vip[i].key;
                  i = (i + 1) & r->vip_mask)
@@ -372,7 +422,7 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
         if (hitv) {
             v->is_vip = 1;
             vip_bonus = hitv->bonus >= 0 ? hitv->bonus : S->vip_points;
-            add_reason(v, hitv->id);
+            add_reason(v, &rseen, hitv->id);
         }
     }
 
@@ -382,7 +432,7 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
         urg += topic_max_urg;
     v->prio_urgency = clamp_u8(urg, S->urgency_max);
     double reach_n = (double)m->author_followers + (double)S->reach_reshare_weight * m->reshares;
-    v->prio_reach = reach_n >= 1 ? clamp_u8((float)(S->reach_per_decade * log10(1.0 + reach_n)),
+    v->prio_reach = reach_n >= 1 ? clamp_u8(S->reach_per_decade * log10_ge1(1.0 + reach_n),
                                             S->reach_max)
                                  : 0;
     v->prio_verified =
@@ -400,11 +450,6 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
     /* ---- reply hint, route ---- */
     v->reply_hint = (lang != RL_LANG_ANY && r->reply_hint[best][lang]) ? r->reply_hint[best][lang]
                                                                        : r->reply_hint[best][0];
-    uint64_t topic_bits = 0;
-    for (unsigned t = 0; t < v->ntopics; t++)
-        for (uint32_t q = 0; q < r->ntopics; q++)
-            if (r->topic_name[q] == v->topics[t])
-                topic_bits |= 1ULL << q;
     if (!topic_bits)
         topic_bits = 1ULL << RL_TOPIC_NONE_BIT;
     uint64_t brand_hash = r->routes_need_brand && WC_STR_PRESENT(m->brand)

@@ -86,6 +86,14 @@ typedef struct lat_info {
     char f[6];
 } lat_info_t;
 static lat_info_t lat_tab[LAT_MAX];
+/* classes of the symbol/emoji blocks (utf8proc_category per emoji was a
+ * third of the cost of an emoji-rich text) */
+#define SYM1_LO 0x2000
+#define SYM1_HI 0x2C00
+#define SYM2_LO 0x1F000
+#define SYM2_HI 0x1FB00
+static uint8_t sym1_tab[SYM1_HI - SYM1_LO];
+static uint8_t sym2_tab[SYM2_HI - SYM2_LO];
 static pthread_once_t tab_once = PTHREAD_ONCE_INIT;
 
 static const utf8proc_option_t FOLD_OPTS =
@@ -171,6 +179,10 @@ static void tables_init(void)
         ascii_lower[c] = (uint8_t)((c >= 'A' && c <= 'Z') ? c + 32 : c);
         word_cont[c] = (uint8_t)(c == '\'' || c == '`' || c >= 0x80);
     }
+    for (int32_t cp = SYM1_LO; cp < SYM1_HI; cp++)
+        sym1_tab[cp - SYM1_LO] = (uint8_t)nclass_slow(cp);
+    for (int32_t cp = SYM2_LO; cp < SYM2_HI; cp++)
+        sym2_tab[cp - SYM2_LO] = (uint8_t)nclass_slow(cp);
     for (int32_t cp = 0x80; cp < LAT_MAX; cp++) {
         lat_info_t *e = &lat_tab[cp];
         e->cls = (uint8_t)nclass_slow(cp);
@@ -236,6 +248,10 @@ static inline int nclass(int32_t cp)
         return N_SEP;
     if (cp < LAT_MAX)
         return lat_tab[cp].cls;
+    if (cp >= SYM2_LO && cp < SYM2_HI)
+        return sym2_tab[cp - SYM2_LO];
+    if (cp >= SYM1_LO && cp < SYM1_HI)
+        return sym1_tab[cp - SYM1_LO];
     return nclass_slow(cp);
 }
 
@@ -799,6 +815,28 @@ static inline int popcount64(uint64_t v)
 
 #define FAST_ABORT 1
 
+/* first position >= i (i inside a run) whose bit in M is clear */
+static inline size_t run_end(const uint64_t *M, size_t i)
+{
+    size_t b = i >> 6;
+    uint64_t we = ~M[b] & (~0ULL << (i & 63));
+    while (!we)
+        we = ~M[++b];
+    return (b << 6) + (size_t)__builtin_ctzll(we);
+}
+
+_Static_assert(WC_TOKF_BREAK == 1, "fast_tok takes brk as the BREAK flag");
+static inline void fast_tok(wc_token_t *tok, uint32_t *ntok, const uint8_t *f, size_t off,
+                            size_t len, int kind, int flags)
+{
+    wc_token_t *t = &tok[(*ntok)++];
+    t->off = (uint32_t)off;
+    t->len = (uint32_t)len;
+    t->hash = hash_tok((const char *)f + off, len);
+    t->kind = (uint8_t)kind;
+    t->flags = (uint8_t)flags; /* the caller's brk (0/1) is WC_TOKF_BREAK */
+}
+
 static int norm_fast(scan_t *x)
 {
     masks_t M;
@@ -842,41 +880,80 @@ static int norm_fast(scan_t *x)
         i = p;
         if (i >= len)
             break;
+        uint8_t c = s[i];
         if ((M.w[b] >> (i & 63)) & 1) {
             /* end of the ASCII alnum run */
-            uint64_t we = ~M.w[b] & (~0ULL << (i & 63));
-            while (!we)
-                we = ~M.w[++b];
-            size_t e = (b << 6) + (size_t)__builtin_ctzll(we);
+            size_t e = run_end(M.w, i);
             size_t l = e - i;
             uint8_t c0 = f[i];
-            if (WC_LIKELY(!word_cont[s[e < len ? e : i]] && l <= 64 &&
-                          !((c0 == 'h' || c0 == 'w') && url_len(x, i)))) {
+            if (WC_UNLIKELY(((c0 == 'h' && f[i + 1] == 't') || (c0 == 'w' && f[i + 1] == 'w')))) {
+                size_t ul = url_len(x, i);
+                if (ul) { /* verbatim from the source (f is lower-cased) */
+                    memcpy(f + o, s + i, ul);
+                    fast_tok(tok, &ntok, f, o, ul, WC_TOK_URL, brk);
+                    brk = 0;
+                    o += ul;
+                    i += ul;
+                    continue;
+                }
+            }
+            if (WC_LIKELY(!word_cont[s[e < len ? e : i]] && l <= 64)) {
                 if (WC_UNLIKELY(o != i))
                     memmove(f + o, f + i, l);
                 int kind = WC_TOK_WORD, flags = 0;
-                uint64_t lm = l == 64 ? ~0ULL : (1ULL << l) - 1;
-                uint64_t u = bits_at(M.u, i) & lm;
-                if (WC_UNLIKELY(u)) {
-                    uint64_t d = bits_at(M.d, i) & lm;
-                    if (popcount64(u) >= 3 && (u | d) == lm && n->ncaps < UINT16_MAX) {
-                        flags = WC_TOKF_CAPS;
-                        n->ncaps++;
+                if (WC_UNLIKELY(c < 'a')) { /* starts with A-Z or 0-9: CAPS or NUMBER? */
+                    uint64_t lm = l == 64 ? ~0ULL : (1ULL << l) - 1;
+                    uint64_t u = bits_at(M.u, i) & lm;
+                    if (u) {
+                        uint64_t d = bits_at(M.d, i) & lm;
+                        if (popcount64(u) >= 3 && (u | d) == lm && n->ncaps < UINT16_MAX) {
+                            flags = WC_TOKF_CAPS;
+                            n->ncaps++;
+                        }
+                    } else if ((bits_at(M.d, i) & lm) == lm) {
+                        kind = WC_TOK_NUMBER;
                     }
-                } else if (c0 <= '9' && (bits_at(M.d, i) & lm) == lm) {
-                    kind = WC_TOK_NUMBER;
                 }
-                wc_token_t *t = &tok[ntok++];
-                t->off = (uint32_t)o;
-                t->len = (uint32_t)l;
-                t->hash = hash_tok((const char *)f + o, l);
-                t->kind = (uint8_t)kind;
-                t->flags = (uint8_t)(flags | (brk ? WC_TOKF_BREAK : 0));
+                fast_tok(tok, &ntok, f, o, l, kind, flags | brk);
                 brk = 0;
                 o += l;
                 i = e;
                 continue;
             }
+        } else if (c == '@' || c == '#') {
+            /* "@handle" / "#tag" made of ASCII letters and digits only (an
+             * '_', apostrophe or non-ASCII letter goes to step()) */
+            size_t j = i + 1;
+            if (j < len && ((M.w[j >> 6] >> (j & 63)) & 1)) {
+                size_t e = run_end(M.w, j);
+                if (e - j <= 64 && (e >= len || (s[e] != '_' && (c == '@' || !word_cont[s[e]])))) {
+                    if (WC_UNLIKELY(o != i))
+                        memmove(f + o, f + i, e - i);
+                    fast_tok(tok, &ntok, f, o + 1, e - j, c == '@' ? WC_TOK_HANDLE : WC_TOK_HASHTAG,
+                             brk);
+                    brk = 0;
+                    o += e - i;
+                    i = e;
+                    continue;
+                }
+            }
+        } else if (c == '?' || c == '!') {
+            size_t e = i + 1;
+            while (e < len && (s[e] == '?' || s[e] == '!'))
+                e++;
+            if (WC_UNLIKELY(o != i))
+                memmove(f + o, f + i, e - i);
+            fast_tok(tok, &ntok, f, o, e - i, WC_TOK_PUNCT, brk);
+            brk = 1;
+            o += e - i;
+            i = e;
+            continue;
+        } else if (c == '.' || c == ',') {
+            f[o++] = (char)c;
+            i++;
+            if (i >= len || s[i] <= ' ' || ascii_class[s[i]] == C_QX || ascii_class[s[i]] == C_DOT)
+                brk = 1;
+            continue;
         }
         /* everything else: the scalar reference code */
         x->o = o;
@@ -898,9 +975,19 @@ static int norm_fast(scan_t *x)
     return 0;
 }
 
+static int tab_ready; /* fast check before pthread_once (acquire/release) */
+
+static void tables_ensure(void)
+{
+    if (WC_LIKELY(__atomic_load_n(&tab_ready, __ATOMIC_ACQUIRE)))
+        return;
+    pthread_once(&tab_once, tables_init);
+    __atomic_store_n(&tab_ready, 1, __ATOMIC_RELEASE);
+}
+
 int wc_normalize(wc_norm_t *n, const char *text, size_t len)
 {
-    pthread_once(&tab_once, tables_init);
+    tables_ensure();
     if (len >= UINT32_MAX / 4)
         return WC_ERR_RANGE;
     const uint8_t *s = (const uint8_t *)text;

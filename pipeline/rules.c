@@ -159,6 +159,8 @@ typedef struct ent {
 
 typedef struct vip_tmp {
     uint64_t key;
+    uint32_t len;  /* handle (without '@') or author id length */
+    int is_handle;
     float bonus;
     const char *id;
     const char *file;
@@ -947,7 +949,8 @@ static void vip_line(ld_t *L, const char *s, size_t n)
     }
     uint64_t key;
     char id[300];
-    if (tn >= 2 && term[0] == '@') {
+    int is_handle = tn >= 2 && term[0] == '@';
+    if (is_handle) {
         char h[128];
         if (tn > 101) {
             ERR(L, "handle too long");
@@ -984,7 +987,13 @@ static void vip_line(ld_t *L, const char *s, size_t n)
     const char *aid = adup(L, id, strlen(id));
     if (!aid)
         return;
-    L->vips[L->nvips++] = (vip_tmp_t){rl_key(key), bonus, aid, L->file, L->line};
+    L->vips[L->nvips++] = (vip_tmp_t){.key = rl_key(key),
+                                      .len = (uint32_t)(is_handle ? tn - 1 : tn - 3),
+                                      .is_handle = is_handle,
+                                      .bonus = bonus,
+                                      .id = aid,
+                                      .file = L->file,
+                                      .line = L->line};
 }
 
 /* route: "key=value[,value] ... -> topic" */
@@ -1389,6 +1398,10 @@ static void compile(ld_t *L)
                 continue;
             }
             r->vip[k] = (rl_vip_t){v->key, v->bonus, v->id};
+            if (v->is_handle)
+                r->vip_handle_lens |= 1ULL << (v->len & 63);
+            else
+                r->vip_id_lens |= 1ULL << (v->len & 63);
         }
         r->stats.vip = (uint32_t)L->nvips;
     }

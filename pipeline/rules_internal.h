@@ -126,6 +126,8 @@ struct wc_rules {
 
     rl_vip_t *vip;
     uint32_t vip_mask; /* 0 when there is no VIP list */
+    uint64_t vip_handle_lens; /* bit (length & 63) of every VIP handle / author id: */
+    uint64_t vip_id_lens;     /* a cheap pre-filter before hashing the author */
 
     uint32_t ntopics;
     const char *topic_name[RL_MAX_TOPICS];
