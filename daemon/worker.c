@@ -28,12 +28,24 @@
  *   the epoch to E and retires the old snapshot with E; it is released once
  *   every worker's quiescent value is >= E.
  *
+ * Dedup
+ *   The shared lock-free table (pipeline/dedup.c) decides per mention;
+ *   the mentions it calls first sightings (NEW, and NEAR: the near-copy's
+ *   own id) are then claimed in Redis by this worker's synchronous
+ *   connection, one command per brand for the whole batch
+ *   (pipeline/dedup_remote.c), which recognises redeliveries seen by
+ *   another instance or before a restart. Redis errors fail open: the
+ *   local result stands (a duplicate may pass, a mention is never lost);
+ *   counted in webcared_dedup_remote_errors_total, logged at most every
+ *   10 s.
+ *
  * Nothing lost: every job ends with at least one output produced (case,
  * duplicate update or DLQ record), or a counted exact-duplicate drop, before
  * its initial tracking reference is released.
  */
 #include "daemon/app_internal.h"
 #include "pipeline/arena.h"
+#include "pipeline/dedup_remote.h"
 #include "pipeline/emit.h"
 #include "pipeline/hash.h"
 #include "pipeline/jsonw.h"
@@ -86,6 +98,10 @@ struct wc_worker {
     wc_classifier_t *classifier;
     wc_jsonw_t jw;
     wc_metrics_shard_t *ms;
+    wc_dedup_remote_t *remote; /* NULL: dedup.remote off or no Redis configured */
+    int64_t remote_log_ms;     /* last remote error logged (rate limit) */
+    wc_dedup_claim_t claims[WC_WORKER_BATCH];
+    uint16_t claim_job[WC_WORKER_BATCH];
     const wc_rules_t *cache_rules;
     rkt_cache_entry_t rkt_cache[WC_WORKER_RKT_CACHE];
     int rkt_n;
@@ -116,6 +132,16 @@ wc_worker_t *wc_worker_create(wc_app_t *app, int index, char *errstr, size_t err
         goto fail;
     wc_jsonw_init(&w->jw, 4096);
     w->ms = wc_metrics_shard(app->metrics, index + 1);
+    if (app->cfg->dedup_remote && app->cfg->redis_addr && *app->cfg->redis_addr) {
+        w->remote = wc_dedup_remote_create(app->cfg->redis_addr, app->cfg->redis_password,
+                                           app->cfg->redis_timeout_ms,
+                                           (int64_t)app->cfg->dedup_window_s * 1000, errstr,
+                                           errstr_size);
+        if (!w->remote) {
+            wc_worker_destroy(w);
+            return NULL;
+        }
+    }
     return w;
 fail:
     wc_errstr_set(errstr, errstr_size, "worker %d: cannot allocate resources: %s", index,
@@ -143,6 +169,7 @@ void wc_worker_destroy(wc_worker_t *w)
     wc_arena_deinit(&w->arena);
     wc_classifier_destroy(w->classifier);
     wc_jsonw_deinit(&w->jw);
+    wc_dedup_remote_destroy(w->remote);
     free(w);
 }
 
@@ -291,12 +318,51 @@ static size_t worker_responses(wc_worker_t *w, size_t n)
     return keep;
 }
 
+/* Cross-instance exact claims for the batch's local first sightings. A
+ * claim another delivery made first turns the result into EXACT (no new
+ * case, no second duplicate update); our own earlier claim (same
+ * partition:offset, e.g. replay after a restart) into REPLAY (re-emit). */
+static void worker_remote_claims(wc_worker_t *w, size_t n, int64_t now_ms)
+{
+    char err[256];
+    uint64_t before = 0;
+    wc_dedup_remote_stats_t st;
+    wc_dedup_remote_stats(w->remote, &st);
+    before = st.commands;
+    int rc = wc_dedup_remote_claim(w->remote, w->claims, n, now_ms, err, sizeof(err));
+    wc_dedup_remote_stats(w->remote, &st);
+    WC_METRIC_ADD(w->ms, WC_M_DEDUP_REMOTE_COMMANDS, st.commands - before);
+    if (rc) {
+        WC_METRIC_INC(w->ms, WC_M_DEDUP_REMOTE_ERRORS);
+        int64_t t = wc_mono_ns() / 1000000;
+        if (!w->remote_log_ms || t - w->remote_log_ms >= 10000) {
+            w->remote_log_ms = t;
+            wc_warn("dedup", "worker %d: redis claim of %zu ids failed (%s): using local results",
+                    w->index, n, err);
+        }
+        return;
+    }
+    for (size_t j = 0; j < n; j++) {
+        job_state_t *s = &w->st[w->claim_job[j]];
+        if (w->claims[j].state == WC_DEDUP_CLAIM_NEW)
+            continue;
+        wc_dedup_kind_t first = s->d.kind;
+        s->d.first_kind = first;
+        if (w->claims[j].state == WC_DEDUP_CLAIM_EXISTS) {
+            s->d.kind = WC_DEDUP_EXACT;
+            WC_METRIC_INC(w->ms, WC_M_DEDUP_REMOTE_HITS);
+        } else {
+            s->d.kind = WC_DEDUP_REPLAY;
+        }
+    }
+}
+
 static void worker_decode_classify(wc_worker_t *w, const wc_rules_t *rules, size_t n,
                                    int64_t now_ms)
 {
     wc_app_t *app = w->app;
     int64_t t0 = wc_mono_ns(), t1, t2;
-    size_t ok = 0;
+    size_t ok = 0, nclaims = 0;
 
     for (size_t i = 0; i < n; i++) {
         rd_kafka_message_t *msg = w->jobs[i]->ref;
@@ -324,28 +390,26 @@ static void worker_decode_classify(wc_worker_t *w, const wc_rules_t *rules, size
         wc_metric_add(&w->ms->cls[s->v.cls], 1);
 
         /* Dedup (local, lock-free). */
-        const wc_mention_t *m = &s->m;
         const wc_norm_t *norm = wc_classifier_norm(w->classifier);
-        wc_dedup_key_t k;
-        char idbuf[512];
         rd_kafka_message_t *msg = w->jobs[i]->ref;
-        memset(&k, 0, sizeof(k));
-        wc_case_id(m->brand.p, m->brand.len, m->id.p, m->id.len, k.case_id);
-        k.brand_hash = wc_hash64(m->brand.p, m->brand.len, 0x62726e64ULL);
-        k.id_hash = k.case_id[0];
-        uint64_t th = k.brand_hash;
-        for (uint32_t t = 0; t < norm->ntok; t++)
-            th = wc_hash_mix(th ^ norm->tok[t].hash, WC_HASH_P2);
-        k.text_hash = th ^ norm->ntok;
-        k.simhash = wc_simhash(norm, app->cfg->dedup_min_tokens, &k.simhash_valid);
-        k.author_hash = wc_hash64(m->author_id.p, m->author_id.len, 0x61757468ULL);
-        k.reach = m->author_followers + m->reshares;
+        wc_dedup_key_t k;
+        wc_dedup_key_init(&k, &s->m, norm, app->cfg->dedup_min_tokens);
         k.partition = msg->partition;
         k.offset = msg->offset;
         k.route_id = s->v.route_id;
-        (void)idbuf;
         wc_dedup_check(app->dedup, &k, now_ms, &s->d);
+        if (w->remote && (s->d.kind == WC_DEDUP_NEW || s->d.kind == WC_DEDUP_NEAR)) {
+            wc_dedup_claim_t *c = &w->claims[nclaims];
+            c->brand = s->m.brand.p;
+            c->brand_len = s->m.brand.len;
+            c->id_hash = k.id_hash;
+            c->partition = msg->partition;
+            c->offset = msg->offset;
+            w->claim_job[nclaims++] = (uint16_t)i;
+        }
     }
+    if (nclaims)
+        worker_remote_claims(w, nclaims, now_ms);
     t2 = wc_mono_ns();
     wc_metrics_stage(w->ms, WC_STAGE_DECODE, (uint64_t)(t1 - t0), n);
     wc_metrics_stage(w->ms, WC_STAGE_CLASSIFY, (uint64_t)(t2 - t1), ok);
@@ -388,9 +452,12 @@ static void worker_emit(wc_worker_t *w, const wc_rules_t *rules, size_t n, int64
         char cid[WC_CASE_ID_LEN + 1];
         wc_case_id_format(s->d.case_id, cid);
         wc_jsonw_reset(&w->jw);
-        if (s->d.kind == WC_DEDUP_NEAR) {
+        if (s->d.kind == WC_DEDUP_NEAR ||
+            (s->d.kind == WC_DEDUP_REPLAY && s->d.first_kind == WC_DEDUP_NEAR)) {
+            /* a replayed near-copy re-emits its update, never a case */
             wc_emit_duplicate(&w->jw, &c);
-            WC_METRIC_INC(w->ms, WC_M_DEDUP_NEAR);
+            WC_METRIC_INC(w->ms, s->d.kind == WC_DEDUP_NEAR ? WC_M_DEDUP_NEAR
+                                                             : WC_M_CASES_REPLAYED);
         } else {
             wc_emit_case(&w->jw, &c);
             WC_METRIC_INC(w->ms, s->d.kind == WC_DEDUP_REPLAY ? WC_M_CASES_REPLAYED

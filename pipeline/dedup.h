@@ -83,8 +83,10 @@ typedef struct wc_dedup_result {
 wc_dedup_t *wc_dedup_create(const wc_dedup_config_t *cfg, char *errstr, size_t errstr_size);
 void wc_dedup_destroy(wc_dedup_t *d);
 
-/* 64-bit SimHash over word shingles of n; sets *valid = 0 when the text is
- * too short for near-dup matching. @locality any */
+/* 64-bit SimHash over the content words of n (words, numbers, hashtags;
+ * not handles, URLs, emoji, punctuation); sets *valid = 0 when there are
+ * fewer than min_tokens of them (too short for near-dup matching).
+ * @locality any */
 uint64_t wc_simhash(const wc_norm_t *n, int min_tokens, uint8_t *valid);
 
 /* Look up and, if new, insert. Always returns 0 (the table never refuses:

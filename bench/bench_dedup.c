@@ -1,0 +1,315 @@
+/*
+ * bench_dedup.c - throughput of the shared lock-free dedup table.
+ *
+ * Workload (deterministic): a mention stream of which 70% are first
+ * sightings (unrelated texts), 20% exact redeliveries of a recent mention
+ * and 10% near-copies (1-2 SimHash bits away) of a recent original; keys
+ * are pre-built so the table is all that is timed. The table has the
+ * daemon's default size (2^20 entries, 24 h window) and is warmed up with
+ * --warm mentions first, so the measured runs see a full table that
+ * recycles records (steady state), not an empty one.
+ *
+ * For 1 and 2 threads (all sharing one table, disjoint key slices) it
+ * reports lookups/s in total and per thread, best and median of --reps
+ * runs, and the 1 -> 2 thread scaling. Two ways of calling the table are
+ * timed: "check" (one wc_dedup_check per mention) and "batch" (what the
+ * worker does: wc_dedup_prefetch for mention i+4 while checking i).
+ * "hit" times read-only lookups: every mention is a redelivery of one the
+ * table holds (EXACT), the path a replay storm takes.
+ * Finally "stage" adds building the key (SimHash over normalised tokens,
+ * id/text/author hashes) for realistic campaign/unrelated texts, i.e. the
+ * whole per-mention cost of the dedup stage in the worker.
+ *
+ *   bench_dedup [--n MENTIONS_PER_THREAD] [--warm N] [--reps R] [--threads MAX]
+ *               [--capacity ENTRIES]
+ */
+#include "pipeline/dedup.h"
+#include "pipeline/normalize.h"
+#include "tests/unit/test_dedup_util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define T0 1700000000000LL
+
+typedef struct run {
+    wc_dedup_t *d;
+    const wc_dedup_key_t *keys;
+    size_t n;
+    int64_t t_start;
+    bool prefetch;
+    int64_t ns;
+    pthread_barrier_t *bar;
+} run_t;
+
+/* Build n keys of stream number `stream` starting at mention index base. */
+static void build_keys(wc_dedup_key_t *k, size_t n, uint64_t stream, uint64_t base)
+{
+    uint64_t s = wc_hash_u64(stream * 0x9e37 + base + 1) | 1;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t id = (stream << 40) | (base + i);
+        uint64_t x = tdu_rng(&s);
+        unsigned kind = (unsigned)(x % 100);
+        wc_dedup_key_t *q = &k[i];
+        memset(q, 0, sizeof(*q));
+        q->brand_hash = 1 + (x >> 60); /* 16 brands */
+        q->author_hash = x >> 8;
+        q->reach = x & 1023;
+        q->partition = (int32_t)(x >> 32 & 15);
+        q->offset = (int64_t)(base + i);
+        q->simhash_valid = 1;
+        if (kind < 20 && i > 64) {
+            /* exact redelivery of a recent mention of this stream */
+            *q = k[i - 1 - (x >> 20) % 64];
+            q->offset += 1000000000;
+            continue;
+        }
+        q->id_hash = wc_hash_u64(id ^ 0x1d);
+        q->case_id[0] = q->id_hash;
+        q->case_id[1] = id;
+        if (kind < 30 && i > 64) {
+            const wc_dedup_key_t *o = &k[i - 1 - (x >> 24) % 64];
+            q->brand_hash = o->brand_hash;
+            q->simhash = o->simhash ^ (1ULL << (x >> 40 & 63)) ^ (1ULL << (x >> 46 & 63));
+        } else {
+            q->simhash = wc_hash_u64(id ^ 0x51);
+        }
+        q->text_hash = wc_hash_u64(q->simhash ^ 0x7e);
+    }
+}
+
+static void *run_thread(void *arg)
+{
+    run_t *r = arg;
+    wc_dedup_result_t res;
+    pthread_barrier_wait(r->bar);
+    int64_t t0 = wc_mono_ns();
+    if (r->prefetch) {
+        for (size_t i = 0; i < r->n; i++) {
+            if (i + 4 < r->n)
+                wc_dedup_prefetch(r->d, &r->keys[i + 4]);
+            wc_dedup_check(r->d, &r->keys[i], r->t_start + (int64_t)(i / 1000), &res);
+        }
+    } else {
+        for (size_t i = 0; i < r->n; i++)
+            wc_dedup_check(r->d, &r->keys[i], r->t_start + (int64_t)(i / 1000), &res);
+    }
+    r->ns = wc_mono_ns() - t0;
+    return NULL;
+}
+
+static int cmp_dbl(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One measurement: nt threads, each checking n fresh keys. Returns total
+ * lookups/s (wall clock of the slowest thread). */
+static double measure(wc_dedup_t *d, wc_dedup_key_t **keys, int nt, size_t n, bool prefetch,
+                      uint64_t *base)
+{
+    pthread_t th[8];
+    run_t r[8];
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, (unsigned)nt);
+    for (int t = 0; t < nt; t++) {
+        build_keys(keys[t], n, (uint64_t)t + 1, *base);
+        r[t] = (run_t){.d = d, .keys = keys[t], .n = n, .t_start = T0 + (int64_t)(*base / 1000),
+                       .prefetch = prefetch, .bar = &bar};
+    }
+    *base += n;
+    for (int t = 0; t < nt; t++)
+        pthread_create(&th[t], NULL, run_thread, &r[t]);
+    int64_t max_ns = 1;
+    for (int t = 0; t < nt; t++) {
+        pthread_join(th[t], NULL);
+        max_ns = WC_MAX(max_ns, r[t].ns);
+    }
+    pthread_barrier_destroy(&bar);
+    return (double)n * nt / ((double)max_ns / 1e9);
+}
+
+/* Whole stage per mention: key build (SimHash etc.) + check, one thread. */
+static double measure_stage(size_t n, int reps, double *median)
+{
+    enum { TEXTS = 1024 };
+    static wc_norm_t norms[TEXTS];
+    static wc_mention_t ms[TEXTS];
+    static char texts[TEXTS][512], ids[TEXTS][24], authors[TEXTS][24];
+    for (int i = 0; i < TEXTS; i++) {
+        if (i % 4 == 0)
+            tdu_campaign_copy(texts[i], sizeof(texts[i]), tdu_campaign_base, (uint64_t)i);
+        else
+            tdu_random_text(texts[i], sizeof(texts[i]), (uint64_t)i);
+        snprintf(authors[i], sizeof(authors[i]), "author-%d", i);
+        wc_norm_init(&norms[i]);
+        wc_normalize(&norms[i], texts[i], strlen(texts[i]));
+        memset(&ms[i], 0, sizeof(ms[i]));
+        ms[i].brand = tdu_str(i % 3 ? "acme-telecom" : "bolt-energy");
+        ms[i].author_id = tdu_str(authors[i]);
+        ms[i].text = tdu_str(texts[i]);
+        ms[i].author_followers = (uint64_t)i;
+    }
+    double v[64];
+    reps = WC_MIN(reps, 64);
+    for (int rep = 0; rep < reps; rep++) {
+        wc_dedup_config_t c;
+        char err[256];
+        wc_dedup_config_default(&c);
+        wc_dedup_t *d = wc_dedup_create(&c, err, sizeof(err));
+        if (!d) {
+            fprintf(stderr, "%s\n", err);
+            exit(1);
+        }
+        int64_t t0 = wc_mono_ns();
+        for (size_t i = 0; i < n; i++) {
+            int j = (int)(i % TEXTS);
+            wc_dedup_key_t k;
+            wc_dedup_result_t res;
+            snprintf(ids[j], sizeof(ids[j]), "tw:%zu", i % (n / 2 + 1)); /* ~half redeliveries */
+            ms[j].id = tdu_str(ids[j]);
+            wc_dedup_key_init(&k, &ms[j], &norms[j], 4);
+            k.offset = (int64_t)i;
+            wc_dedup_check(d, &k, T0 + (int64_t)(i / 1000), &res);
+        }
+        v[rep] = (double)n / ((double)(wc_mono_ns() - t0) / 1e9);
+        wc_dedup_destroy(d);
+    }
+    qsort(v, (size_t)reps, sizeof(v[0]), cmp_dbl);
+    *median = v[reps / 2];
+    for (int i = 0; i < TEXTS; i++)
+        wc_norm_deinit(&norms[i]);
+    return v[reps - 1];
+}
+
+int main(int argc, char **argv)
+{
+    size_t n = 1000000, warm = 2000000;
+    int reps = 5, max_threads = 2;
+    unsigned long capacity = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--n") && i + 1 < argc)
+            n = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--warm") && i + 1 < argc)
+            warm = strtoull(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--reps") && i + 1 < argc)
+            reps = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--capacity") && i + 1 < argc)
+            capacity = strtoul(argv[++i], NULL, 10);
+        else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
+            max_threads = atoi(argv[++i]);
+        else {
+            fprintf(stderr, "usage: %s [--n N] [--warm N] [--reps R] [--threads 1..8] [--capacity N]\n", argv[0]);
+            return 2;
+        }
+    }
+    if (reps < 1 || reps > 64 || max_threads < 1 || max_threads > 8 || n < 1000) {
+        fprintf(stderr, "bad arguments\n");
+        return 2;
+    }
+
+    wc_dedup_config_t c;
+    char err[256];
+    wc_dedup_config_default(&c);
+    if (capacity)
+        c.capacity = (uint32_t)capacity;
+    printf("dedup table: capacity %u, window %lld s, max_hamming %d, %zu MB; workload 70%% new, "
+           "20%% exact, 10%% near; %zu mentions per thread per run, %d runs\n",
+           c.capacity, (long long)c.window_ms / 1000, c.max_hamming,
+           wc_dedup_memory_bytes(&c) >> 20, n, reps);
+
+    wc_dedup_key_t *keys[8];
+    for (int t = 0; t < max_threads; t++) {
+        keys[t] = malloc(WC_MAX(n, warm) * sizeof(wc_dedup_key_t));
+        if (!keys[t])
+            return 1;
+    }
+    double best1[2] = {0, 0}, med1[2] = {0, 0};
+    for (int mode = 0; mode < 2; mode++) {
+        for (int nt = 1; nt <= max_threads; nt++) {
+            wc_dedup_t *d = wc_dedup_create(&c, err, sizeof(err));
+            if (!d) {
+                fprintf(stderr, "%s\n", err);
+                return 1;
+            }
+            uint64_t base = 0;
+            measure(d, keys, nt, warm / (size_t)nt, mode == 1, &base); /* fill: steady state */
+            double v[64];
+            for (int r = 0; r < reps; r++)
+                v[r] = measure(d, keys, nt, n, mode == 1, &base);
+            qsort(v, (size_t)reps, sizeof(v[0]), cmp_dbl);
+            double best = v[reps - 1], med = v[reps / 2];
+            if (nt == 1) {
+                best1[mode] = best;
+                med1[mode] = med;
+            }
+            wc_dedup_stats_t st;
+            wc_dedup_stats(d, &st);
+            printf("%-5s threads %d: median %6.2f M lookups/s (%5.2f M per thread), best %6.2f M"
+                   "%s; evicted_live %llu\n",
+                   mode ? "batch" : "check", nt, med / 1e6, med / nt / 1e6, best / 1e6,
+                   nt > 1 ? "" : "", (unsigned long long)st.evicted_live);
+            if (nt > 1)
+                printf("      scaling 1 -> %d threads: median x%.2f, best x%.2f\n", nt,
+                       med / med1[mode], best / best1[mode]);
+            wc_dedup_destroy(d);
+        }
+    }
+    /* read-only lookups: every key is a redelivery of a resident mention
+     * (the EXACT path: index probe + record read, no writes) */
+    double lbest1 = 0, lmed1 = 0;
+    for (int nt = 1; nt <= max_threads; nt++) {
+        wc_dedup_config_t lc = c;
+        lc.capacity = (uint32_t)WC_MIN((uint64_t)n * (uint64_t)nt * 2, WC_DEDUP_CAPACITY_MAX);
+        wc_dedup_t *d = wc_dedup_create(&lc, err, sizeof(err));
+        if (!d) {
+            fprintf(stderr, "%s\n", err);
+            return 1;
+        }
+        uint64_t base = 0;
+        measure(d, keys, nt, n, true, &base); /* insert */
+        for (int t = 0; t < nt; t++)
+            for (size_t i = 0; i < n; i++)
+                keys[t][i].offset += 1000000000;
+        double v[64];
+        for (int r = 0; r < reps; r++) {
+            pthread_t th[8];
+            run_t rr[8];
+            pthread_barrier_t bar;
+            pthread_barrier_init(&bar, NULL, (unsigned)nt);
+            for (int t = 0; t < nt; t++) {
+                rr[t] = (run_t){.d = d, .keys = keys[t], .n = n, .t_start = T0 + 1000,
+                                .prefetch = true, .bar = &bar};
+                pthread_create(&th[t], NULL, run_thread, &rr[t]);
+            }
+            int64_t max_ns = 1;
+            for (int t = 0; t < nt; t++) {
+                pthread_join(th[t], NULL);
+                max_ns = WC_MAX(max_ns, rr[t].ns);
+            }
+            pthread_barrier_destroy(&bar);
+            v[r] = (double)n * nt / ((double)max_ns / 1e9);
+        }
+        qsort(v, (size_t)reps, sizeof(v[0]), cmp_dbl);
+        if (nt == 1) {
+            lbest1 = v[reps - 1];
+            lmed1 = v[reps / 2];
+        }
+        printf("hit   threads %d: median %6.2f M lookups/s (%5.2f M per thread), best %6.2f M "
+               "(read-only: redeliveries of resident mentions, table %u entries)\n",
+               nt, v[reps / 2] / 1e6, v[reps / 2] / nt / 1e6, v[reps - 1] / 1e6, lc.capacity);
+        if (nt > 1)
+            printf("      scaling 1 -> %d threads: median x%.2f, best x%.2f\n", nt,
+                   v[reps / 2] / lmed1, v[reps - 1] / lbest1);
+        wc_dedup_destroy(d);
+    }
+    double smed, sbest = measure_stage(n, reps, &smed);
+    printf("stage (key build incl. SimHash + check, 1 thread): median %.2f M mentions/s, best %.2f M\n",
+           smed / 1e6, sbest / 1e6);
+    for (int t = 0; t < max_threads; t++)
+        free(keys[t]);
+    return 0;
+}
