@@ -6,10 +6,13 @@
  * directory (WC_SOURCE_DIR), for end-to-end nl and en examples written for
  * these tests (not taken from any evaluation set).
  */
+#include "daemon/cli_rules.h"
 #include "pipeline/classify.h"
 #include "wc_test.h"
 
+#include <fcntl.h>
 #include <math.h>
+#include <unistd.h>
 
 static const char *const MINI =
     "language = any\n"
@@ -336,6 +339,71 @@ WC_TEST(shipped_rules_examples)
     WC_CHECK(has_topic(&v, "delivery"));
     v = run(real, "Why was I charged twice on my bill?", NULL);
     WC_CHECK(has_topic(&v, "billing"));
+}
+
+/* ---- `webcared classify`: lines in, one case (or rejection) per line out ---- */
+
+static char *run_cli_classify(const char *input, int *rc)
+{
+    char in_path[] = "/tmp/wc_cls_in_XXXXXX", out_path[] = "/tmp/wc_cls_out_XXXXXX";
+    int fin = mkstemp(in_path), fout = mkstemp(out_path);
+    WC_CHECK(fin >= 0 && fout >= 0);
+    WC_CHECK(write(fin, input, strlen(input)) == (ssize_t)strlen(input));
+    close(fin);
+    const char *src = getenv("WC_SOURCE_DIR");
+    char dir[4096];
+    snprintf(dir, sizeof(dir), "%s/rules", src ? src : ".");
+    char *argv[] = {"classify", "--rules", dir, "--now", "2023-11-14T22:43:20Z", "--explain",
+                    in_path, NULL};
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(fout, 1);
+    *rc = wc_cli_classify(7, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    off_t n = lseek(fout, 0, SEEK_END);
+    char *buf = calloc(1, (size_t)n + 1);
+    WC_CHECK(pread(fout, buf, (size_t)n, 0) == (ssize_t)n);
+    close(fout);
+    unlink(in_path);
+    unlink(out_path);
+    return buf;
+}
+
+WC_TEST(cli_classify_dry_run)
+{
+    int rc;
+    char *out = run_cli_classify(
+        "{\"id\":\"a\",\"channel\":\"twitter\",\"brand\":\"acme\",\"author\":{\"id\":\"u\"},"
+        "\"text\":\"Hoe kan ik mijn factuur downloaden?\",\"created_at\":1700000000000}\n"
+        "{not json\n"
+        "\n"
+        "{\"id\":\"b\",\"channel\":\"review\",\"brand\":\"acme\",\"author\":{\"id\":\"u\"},"
+        "\"text\":\"Not great, the app keeps crashing #fail\",\"created_at\":\"2023-11-14T22:13:20Z\"}\n",
+        &rc);
+    WC_CHECK_EQ_INT(rc, 1); /* some lines rejected */
+    char *lines[8] = {0};
+    int n = 0;
+    for (char *save = NULL, *l = strtok_r(out, "\n", &save); l && n < 8; l = strtok_r(NULL, "\n", &save))
+        lines[n++] = l;
+    WC_CHECK_EQ_INT(n, 4); /* one output line per input line */
+    if (n == 4) {
+        WC_CHECK(strstr(lines[0], "\"event\":\"created\"") && strstr(lines[0], "\"class\":\"question\""));
+        WC_CHECK(strstr(lines[0], "\"topics\":[\"billing\"]"));
+        WC_CHECK(strstr(lines[0], "\"reasons\":[") && strstr(lines[0], "\"reply_hint\":"));
+        WC_CHECK(strstr(lines[0], "\"explain\":{\"scores\":{"));
+        WC_CHECK(strstr(lines[1], "\"event\":\"rejected\",\"line\":2,\"reason\":\"bad_json\""));
+        WC_CHECK(strstr(lines[2], "\"line\":3,\"reason\":\"empty\""));
+        WC_CHECK(strstr(lines[3], "\"class\":\"angry\"") && strstr(lines[3], "\"lang\":\"en\""));
+        /* 30 min of a 24h review SLA: aging part 1 (of 30) */
+        WC_CHECK(strstr(lines[3], "\"aging\":1}"));
+    }
+    free(out);
+    out = run_cli_classify("", &rc);
+    WC_CHECK_EQ_INT(rc, 0);
+    WC_CHECK_EQ_INT(strlen(out), 0);
+    free(out);
 }
 
 int main(void)

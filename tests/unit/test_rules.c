@@ -11,6 +11,7 @@
  *    (byte flips, truncation, line shuffles, junk) never crash, and a
  *    failure always names a file and line.
  */
+#include "daemon/cli_rules.h"
 #include "pipeline/classify.h"
 #include "wc_test.h"
 
@@ -340,6 +341,24 @@ WC_TEST(reload_valid_then_invalid_keeps_old)
     rmdir(sub);
     wc_rules_release(cur);
 out:
+    rm_dir(dir);
+}
+
+WC_TEST(cli_check_rules)
+{
+    char *ok_argv[] = {"check-rules", "--quiet", rules_dir, NULL};
+    WC_CHECK_EQ_INT(wc_cli_check_rules(3, ok_argv), 0);
+    char tmpl[] = "/tmp/wc_rules_cli_XXXXXX";
+    char *dir = mkdtemp(tmpl);
+    WC_CHECK(dir != NULL);
+    if (!dir)
+        return;
+    write_file(dir, "x.rules", "[angry]\nslecht = heel\n");
+    char *bad_argv[] = {"check-rules", dir, NULL};
+    /* the diagnostics go to stderr: "DIR/x.rules:2: weight 'heel' is not a number" */
+    WC_CHECK_EQ_INT(wc_cli_check_rules(2, bad_argv), 1);
+    char *opt_argv[] = {"check-rules", "--bogus", NULL};
+    WC_CHECK_EQ_INT(wc_cli_check_rules(2, opt_argv), 2);
     rm_dir(dir);
 }
 
