@@ -729,9 +729,12 @@ static int norm_slow(scan_t *x)
  * buffer (16 bytes at a time with SSE2) and builds bitmaps of word bytes
  * (ASCII alnum), capitals, digits and "stop" bytes (non-ASCII, controls,
  * # @ ? ! . , : ; < =). Pass 2 jumps from one interesting byte to the next
- * with count-trailing-zeros: a plain ASCII word is found, checked and hashed
- * without per-byte branches; everything else (and words with an apostrophe
- * or a non-ASCII letter) goes through step(), the scalar reference code.
+ * with count-trailing-zeros: a plain ASCII word, an ASCII @handle or #tag,
+ * a '?'/'!' run, '.' or ',' and a URL are handled there (words without
+ * per-byte branches; CAPS/NUMBER bitmaps only for words starting with A-Z
+ * or 0-9); everything else (words with an apostrophe or a non-ASCII letter,
+ * emoji, emoticons, newlines) goes through step(), the scalar reference
+ * code; test_normalize checks both paths agree on random input.
  * step() writes at x->o <= i into the same buffer, so the folded text may
  * shift left; an expansion (o > i, e.g. "½" -> "1⁄2") aborts to norm_slow.
  */
