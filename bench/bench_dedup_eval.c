@@ -22,7 +22,8 @@
  *   replace one word replaced       append  two words appended
  * A hit is a NEAR result with the original's case id.
  *
- *   bench_dedup_eval [--dir DIR] [--min-tokens N] [--show]
+ *   bench_dedup_eval [--dir DIR] [--min-tokens N] [--show] [--show-k K]
+ * --show prints the texts merged at k = 3, --show-k K at k = K.
  * DIR defaults to $WC_EVAL_DIR, else ../shared/eval next to the source tree.
  */
 #include "pipeline/dedup.h"
@@ -163,6 +164,7 @@ int main(int argc, char **argv)
     char *dir = NULL;
     int min_tokens = 4;
     bool show = false;
+    int show_k = 3;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--dir") && i + 1 < argc)
             dir = strdup(argv[++i]);
@@ -170,8 +172,12 @@ int main(int argc, char **argv)
             min_tokens = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--show"))
             show = true;
+        else if (!strcmp(argv[i], "--show-k") && i + 1 < argc) {
+            show = true;
+            show_k = atoi(argv[++i]);
+        }
         else {
-            fprintf(stderr, "usage: %s [--dir DIR] [--min-tokens N] [--show]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--dir DIR] [--min-tokens N] [--show] [--show-k K]\n", argv[0]);
             return 2;
         }
     }
@@ -241,7 +247,7 @@ int main(int argc, char **argv)
             orig_case[i] = keys[i].case_id[0];
             if (r.kind == WC_DEDUP_NEAR) {
                 merged++;
-                if (show && k == 3) {
+                if (show && k == show_k) {
                     for (size_t j = 0; j < i; j++)
                         if (keep[j] && keys[j].case_id[0] == r.case_id[0])
                             printf("  merged (d=%d): [%s]\n      into [%s]\n", r.hamming,
