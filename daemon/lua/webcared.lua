@@ -169,6 +169,35 @@ end
 -- ---------------------------------------------------------------------
 -- escalations (boomerang), per author dossier
 -- ---------------------------------------------------------------------
+-- Author history: "ts cls id" entries separated by newlines, newest first,
+-- at most 10 (ids never contain newlines: the decoder rejects control
+-- characters in ids? not guaranteed, so newlines in ids are replaced).
+local function hist_push(h, mid, cls, ts)
+  local e = ts .. ' ' .. cls .. ' ' .. string.gsub(mid, '\n', ' ')
+  if not h or h == false or h == '' then return e end
+  local pos, cnt = 0, 1
+  while true do
+    local nx = string.find(h, '\n', pos + 1, true)
+    if not nx then return e .. '\n' .. h end
+    cnt = cnt + 1
+    if cnt >= 10 then return e .. '\n' .. string.sub(h, 1, nx - 1) end
+    pos = nx
+  end
+end
+
+local function hist_decode(h)
+  local out = {}
+  if not h or h == false then return out end
+  for line in string.gmatch(h, '[^\n]+') do
+    local ts, cls, id = string.match(line, '^(%d+) (%S+) (.*)$')
+    if ts then out[#out + 1] = {id = id, class = cls, ts_ms = tonumber(ts)} end
+  end
+  -- oldest first
+  local r = {}
+  for i = #out, 1, -1 do r[#r + 1] = out[i] end
+  return r
+end
+
 local function escalate(p, brand, c, author, now, trig, info, alerts)
   local akey = p .. ':a:' .. author
   local e = redis.call('HMGET', akey, 'esc', 'eseq', 'elast', 'erules', 'en', 'h', 'rs', 'ereach')
@@ -216,38 +245,33 @@ local function escalate(p, brand, c, author, now, trig, info, alerts)
     type = 'escalation', event = ev, alert_id = id, seq = seq, brand = brand, author = author,
     score = score, score_parts = parts, reasons = rules, event_time_ms = now,
     trigger_case_id = info.case_id, trigger_mention_id = info.mid,
-    story = {mentions = json_list(e[6]), responses = json_list(e[7])},
+    story = {mentions = hist_decode(e[6]), responses = json_list(e[7])},
   }
   alerts[#alerts + 1] = {id .. '#' .. seq, 'escalations', cjson.encode(a)}
 end
 
-local function author_hist(akey, mid, cls, ts, c)
-  local h = json_list(redis.call('HGET', akey, 'h'))
-  push_capped(h, {id = mid, class = cls, ts_ms = ts}, 10)
-  redis.call('HSET', akey, 'h', cjson.encode(h))
-  redis.call('PEXPIRE', akey, c.author_ttl)
-end
-
 local function on_mention(p, brand, c, ev, alerts)
   -- {"m", cid, author, cls, ts, followers, reshares, due, mid, dup_of}
+  -- Hot path: a fixed, small number of Redis calls per mention and no JSON
+  -- (history and timestamps are kept as short delimited strings).
   local cid, author, cls, ts = ev[2], ev[3], ev[4], ev[5]
   local followers, reshares, due, mid, dup = num(ev[6], 0), num(ev[7], 0), num(ev[8], 0), ev[9], ev[10]
   if dup and dup ~= '' then
     local ckey = p .. ':case:' .. dup
-    local cs = redis.call('HMGET', ckey, 'a', 'c', 'f', 'r', 'rf', 'mid')
+    local cs = redis.call('HMGET', ckey, 'a', 'c', 'f', 'mid')
     if not cs[1] then return end
     local rsh = redis.call('HINCRBY', ckey, 'r', 1)
     local rf = redis.call('HINCRBY', ckey, 'rf', followers)
     if cs[2] == CLASS_ANGRY and num(cs[3], 0) >= c.inf_f and rsh >= c.amp_r then
       escalate(p, brand, c, cs[1], ts, {{rule = 'amplified', reshares = rsh, followers = num(cs[3], 0),
-        reach = num(cs[3], 0) + rf, case_id = dup}}, {case_id = dup, mid = cs[6]}, alerts)
+        reach = num(cs[3], 0) + rf, case_id = dup}}, {case_id = dup, mid = cs[4]}, alerts)
     end
     return
   end
   local akey = p .. ':a:' .. author
   if cls == CLASS_HAPPY then
-    local a = redis.call('HMGET', akey, 'lr', 'cv', 'na')
-    if a[1] and num(a[3], 0) > 0 and a[2] ~= a[1] then
+    local a = redis.call('HMGET', akey, 'lr', 'cv', 'at')
+    if a[1] and a[3] and a[2] ~= a[1] then
       redis.call('HINCRBY', p .. ':st', 'conversions', 1)
       redis.call('HSET', akey, 'cv', a[1])
     end
@@ -255,27 +279,34 @@ local function on_mention(p, brand, c, ev, alerts)
   end
   if cls ~= CLASS_ANGRY and cls ~= CLASS_QUESTION then return end
   local ckey = p .. ':case:' .. cid
-  redis.call('HSET', ckey, 'a', author, 'c', cls, 't', ts, 'f', followers, 'r', reshares, 'rf', 0, 'mid', mid)
+  redis.call('HSET', ckey, 'a', author, 'c', cls, 't', ts, 'f', followers, 'r', reshares, 'mid', mid)
   redis.call('PEXPIRE', ckey, c.case_ttl)
   if due > 0 then redis.call('ZADD', p .. ':due', due, cid) end
-  author_hist(akey, mid, cls, ts, c)
-  if cls ~= CLASS_ANGRY then return end
-  redis.call('HINCRBY', akey, 'na', 1)
-  local at = json_list(redis.call('HGET', akey, 'at'))
-  local kept = {}
-  for _, t in ipairs(at) do if ts - t <= c.rep_w and t <= ts then kept[#kept + 1] = t end end
-  kept[#kept + 1] = ts
-  while #kept > 20 do table.remove(kept, 1) end
-  redis.call('HSET', akey, 'at', cjson.encode(kept))
+  local a = redis.call('HMGET', akey, 'h', 'at', 'lr', 'lres')
+  local h = hist_push(a[1], mid, cls, ts)
+  if cls ~= CLASS_ANGRY then
+    redis.call('HSET', akey, 'h', h)
+    redis.call('PEXPIRE', akey, c.author_ttl)
+    return
+  end
+  -- angry timestamps within the repeat window, newest first, at most 20
+  local kept, n = {tostring(ts)}, 1
+  if a[2] then
+    for t in string.gmatch(a[2], '%d+') do
+      local tn = tonumber(t)
+      if n < 20 and ts - tn <= c.rep_w and tn <= ts then n = n + 1; kept[n] = t end
+    end
+  end
+  redis.call('HSET', akey, 'h', h, 'at', table.concat(kept, ' '))
+  redis.call('PEXPIRE', akey, c.author_ttl)
   local trig = {}
-  local a = redis.call('HMGET', akey, 'lr', 'lres')
-  local lr = num(a[1], 0)
+  local lr = num(a[3], 0)
   if lr > 0 and ts > lr and ts - lr <= c.ret_w then
-    trig[#trig + 1] = {rule = 'returned_after_response', resolved = a[2] == '1',
+    trig[#trig + 1] = {rule = 'returned_after_response', resolved = a[4] == '1',
       since_response_s = math.floor((ts - lr) / 1000)}
   end
-  if #kept >= c.rep_n then
-    trig[#trig + 1] = {rule = 'repeated', count = #kept, window_s = c.rep_w / 1000}
+  if n >= c.rep_n then
+    trig[#trig + 1] = {rule = 'repeated', count = n, window_s = c.rep_w / 1000}
   end
   if followers >= c.inf_f and reshares >= c.amp_r then
     trig[#trig + 1] = {rule = 'amplified', reshares = reshares, followers = followers,
