@@ -377,6 +377,7 @@ int wc_dedup_remote_claim(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, i
     }
     /* group by brand (a batch has few brands) */
     int first[256], ngroups = 0, rc;
+    size_t total = n;
     for (size_t i = 0; i < n; i++) {
         int g;
         for (g = 0; g < ngroups; g++) {
@@ -386,11 +387,7 @@ int wc_dedup_remote_claim(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, i
         }
         if (g == ngroups) {
             if (ngroups == (int)WC_ARRAY_SIZE(first)) {
-                /* more brands than one call handles: claim the rest separately */
-                rc = wc_dedup_remote_claim(r, c + i, n - i, now_ms, errstr, errstr_size);
-                if (rc)
-                    return rc;
-                n = i;
+                n = i; /* more brands than one call handles: the rest after this part */
                 break;
             }
             first[ngroups++] = (int)i;
@@ -422,5 +419,7 @@ int wc_dedup_remote_claim(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, i
         return rc;
     }
     r->st.claims += n;
+    if (n < total)
+        return wc_dedup_remote_claim(r, c + n, total - n, now_ms, errstr, errstr_size);
     return 0;
 }

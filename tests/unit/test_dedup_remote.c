@@ -186,6 +186,29 @@ WC_TEST(dedup_remote_claims)
     WC_CHECK_EQ_INT(wc_dedup_remote_claim(r, c, 1, NOW + 2 * WINDOW, err, sizeof(err)), 0);
     WC_CHECK_EQ_INT(c[0].state, WC_DEDUP_CLAIM_EXISTS);
 
+    /* more brands than one pipelined call groups (256): split, all answered */
+    {
+        enum { NB = 300 };
+        static wc_dedup_claim_t many[NB];
+        static char names[NB][16];
+        wc_dedup_remote_stats(r, &st);
+        uint64_t cmds0 = st.commands;
+        for (int pass = 0; pass < 2; pass++) {
+            for (int i = 0; i < NB; i++) {
+                snprintf(names[i], sizeof(names[i]), "brand%d", i);
+                many[i] = (wc_dedup_claim_t){.brand = names[i], .brand_len = strlen(names[i]),
+                                             .id_hash = 7, .partition = 0, .offset = i};
+            }
+            WC_CHECK_EQ_INT(wc_dedup_remote_claim(r, many, NB, NOW, err, sizeof(err)), 0);
+            int bad = 0;
+            for (int i = 0; i < NB; i++)
+                bad += many[i].state != (pass ? WC_DEDUP_CLAIM_OWNED : WC_DEDUP_CLAIM_NEW);
+            WC_CHECK_EQ_INT(bad, 0);
+        }
+        wc_dedup_remote_stats(r, &st);
+        WC_CHECK_EQ_INT(st.commands - cmds0, 2 * NB);
+    }
+
     /* a frozen server: the command times out (fail open), then recovers */
     kill(g_redis, SIGSTOP);
     claim3(c, 900);
