@@ -520,6 +520,16 @@ static int rules_install(wc_app_t *app, wc_rules_t *rules)
     return 0;
 }
 
+/* Every problem of a rejected (or accepted-with-warnings) rule reload. */
+static void reload_diag(void *opaque, int is_error, const char *msg)
+{
+    (void)opaque;
+    if (is_error)
+        wc_err("rules", "%s", msg);
+    else
+        wc_warn("rules", "%s", msg);
+}
+
 static void app_reload(wc_app_t *app)
 {
     char errstr[512];
@@ -554,7 +564,8 @@ static void app_reload(wc_app_t *app)
         wc_log_setup(wc_log_parse_level(app->cfg->log_level), !strcmp(app->cfg->log_format, "json"),
                      mask);
     }
-    wc_rules_t *rules = wc_rules_load(app->cfg->rules_dir, errstr, sizeof(errstr));
+    wc_rules_t *rules = wc_rules_load_diag(app->cfg->rules_dir, reload_diag, NULL, errstr,
+                                           sizeof(errstr));
     if (!rules) {
         wc_err("rules", "reload rejected, keeping the running rules: %s", errstr);
         WC_METRIC_INC(app->m_main, WC_M_RULES_RELOAD_FAILS);
@@ -565,7 +576,10 @@ static void app_reload(wc_app_t *app)
         return;
     }
     WC_METRIC_INC(app->m_main, WC_M_RULES_RELOADS);
-    wc_info("rules", "rules reloaded from %s", app->cfg->rules_dir);
+    wc_rules_stats_t st;
+    wc_rules_stats(rules, &st);
+    wc_info("rules", "rules reloaded from %s: version %s, %u files, %u entries, %u topics, %u routes",
+            app->cfg->rules_dir, wc_rules_version(rules), st.files, st.entries, st.topics, st.routes);
 }
 
 /* ------------------------------------------------------------------ */
