@@ -80,6 +80,7 @@ typedef struct job_state {
     wc_decode_err_t err;
     wc_mention_t m;
     wc_verdict_t v;
+    wc_dedup_key_t k;
     wc_dedup_result_t d;
 } job_state_t;
 
@@ -361,7 +362,7 @@ static void worker_decode_classify(wc_worker_t *w, const wc_rules_t *rules, size
                                    int64_t now_ms)
 {
     wc_app_t *app = w->app;
-    int64_t t0 = wc_mono_ns(), t1, t2;
+    int64_t t0 = wc_mono_ns(), t1, t2, t3;
     size_t ok = 0, nclaims = 0;
 
     for (size_t i = 0; i < n; i++) {
@@ -389,30 +390,43 @@ static void worker_decode_classify(wc_worker_t *w, const wc_rules_t *rules, size
         wc_classify(rules, w->classifier, &s->m, now_ms, &s->v);
         wc_metric_add(&w->ms->cls[s->v.cls], 1);
 
-        /* Dedup (local, lock-free). */
-        const wc_norm_t *norm = wc_classifier_norm(w->classifier);
+        /* the dedup key needs this mention's normalised text: build it now */
         rd_kafka_message_t *msg = w->jobs[i]->ref;
-        wc_dedup_key_t k;
-        wc_dedup_key_init(&k, &s->m, norm, app->cfg->dedup_min_tokens);
-        k.partition = msg->partition;
-        k.offset = msg->offset;
-        k.route_id = s->v.route_id;
-        wc_dedup_check(app->dedup, &k, now_ms, &s->d);
+        wc_dedup_key_init(&s->k, &s->m, wc_classifier_norm(w->classifier),
+                          app->cfg->dedup_min_tokens);
+        s->k.partition = msg->partition;
+        s->k.offset = msg->offset;
+        s->k.route_id = s->v.route_id;
+    }
+    t2 = wc_mono_ns();
+
+    /* Dedup (shared lock-free table), prefetching the lines of mention
+     * i + 4 while checking i, then one Redis claim round trip. */
+    size_t ahead = 0;
+    for (size_t i = 0; i < n; i++) {
+        job_state_t *s = &w->st[i];
+        if (s->status != JOB_OK)
+            continue;
+        for (ahead = WC_MAX(ahead, i + 1); ahead < n && ahead <= i + 4; ahead++)
+            if (w->st[ahead].status == JOB_OK)
+                wc_dedup_prefetch(app->dedup, &w->st[ahead].k);
+        wc_dedup_check(app->dedup, &s->k, now_ms, &s->d);
         if (w->remote && (s->d.kind == WC_DEDUP_NEW || s->d.kind == WC_DEDUP_NEAR)) {
             wc_dedup_claim_t *c = &w->claims[nclaims];
             c->brand = s->m.brand.p;
             c->brand_len = s->m.brand.len;
-            c->id_hash = k.id_hash;
-            c->partition = msg->partition;
-            c->offset = msg->offset;
+            c->id_hash = s->k.id_hash;
+            c->partition = s->k.partition;
+            c->offset = s->k.offset;
             w->claim_job[nclaims++] = (uint16_t)i;
         }
     }
     if (nclaims)
         worker_remote_claims(w, nclaims, now_ms);
-    t2 = wc_mono_ns();
+    t3 = wc_mono_ns();
     wc_metrics_stage(w->ms, WC_STAGE_DECODE, (uint64_t)(t1 - t0), n);
     wc_metrics_stage(w->ms, WC_STAGE_CLASSIFY, (uint64_t)(t2 - t1), ok);
+    wc_metrics_stage(w->ms, WC_STAGE_DEDUP, (uint64_t)(t3 - t2), ok);
 }
 
 static void worker_emit(wc_worker_t *w, const wc_rules_t *rules, size_t n, int64_t now_ms)
