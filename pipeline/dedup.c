@@ -465,10 +465,20 @@ static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim
     }
 }
 
+#define PC2(n) n, n + 1, n + 1, n + 2
+#define PC4(n) PC2(n), PC2(n + 1), PC2(n + 1), PC2(n + 2)
+#define PC6(n) PC4(n), PC4(n + 1), PC4(n + 1), PC4(n + 2)
+#define PC8(n) PC6(n), PC6(n + 1), PC6(n + 1), PC6(n + 2)
+/* popcount of a 10-bit value: the slot prefilter runs for every occupied
+ * slot of 4 buckets, 2-3 times per first sighting */
+static const uint8_t popc10[1024] = {PC8(0), PC8(1), PC8(1), PC8(2)};
+
 static inline bool near_prefilter(const wc_dedup_t *d, const nkeys_t *nk, int b, uint64_t w)
 {
-    if (nk->sim)
-        return popc64(SLOT_TAG(w) ^ nk->tag[b]) <= d->k;
+    if (nk->sim) {
+        uint32_t x = SLOT_TAG(w) ^ nk->tag[b];
+        return popc10[x & 1023u] + popc10[x >> 10] <= d->k;
+    }
     return SLOT_TAG(w) == nk->tag[b];
 }
 
@@ -609,7 +619,8 @@ static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now,
 
 /* ---- near claim (phase 2) --------------------------------------------- */
 
-static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth);
+static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth,
+                             const nkeys_t *own);
 
 static void near_publish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xi, uint32_t tick,
                          int64_t now)
@@ -643,7 +654,7 @@ static int near_conflict(wc_dedup_t *d, uint32_t xi, uint32_t xg, const snap_t *
         if (ci < xi) {
             if (cs == S_UNPUB || depth >= MAX_DEPTH)
                 return -1; /* it scans after publishing and will see us */
-            resolve_near(d, ci, cg, now, depth + 1);
+            resolve_near(d, ci, cg, now, depth + 1, NULL);
         } else {
             uint64_t exp = c.st;
             cas_sc(&d->rec[ci].state, &exp, ST_MAKE(cg, S_DOOMED, REF_MAKE(xi, xg)));
@@ -653,8 +664,11 @@ static int near_conflict(wc_dedup_t *d, uint32_t xi, uint32_t xg, const snap_t *
 }
 
 /* Resolve the near claim of a record that won its id claim (UNPUB,
- * NEAR_TENT or DOOMED): returns its ORIG or DUP state, or 0 if recycled. */
-static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth)
+ * NEAR_TENT or DOOMED): returns its ORIG or DUP state, or 0 if recycled.
+ * own: the record's near keys if the caller (its owner) already computed
+ * them, else NULL (helpers derive them from the record). */
+static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth,
+                             const nkeys_t *own)
 {
     rec_t *x = &d->rec[xi];
     for (;;) {
@@ -665,7 +679,7 @@ static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t no
         if (s == S_DOOMED) {
             uint64_t w = ST_LINK(st), ws = 0, nst;
             if (depth < MAX_DEPTH)
-                ws = resolve_near(d, REF_IDX(w), REF_GEN(w), now, depth + 1);
+                ws = resolve_near(d, REF_IDX(w), REF_GEN(w), now, depth + 1, NULL);
             if (ws && ST_STATUS(ws) == S_ORIG)
                 nst = ST_MAKE(xg, S_DUP, w);
             else if (ws && ST_STATUS(ws) == S_DUP)
@@ -683,20 +697,25 @@ static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t no
         snap_t xs;
         if (!rec_snap(x, &xs))
             return 0;
-        nkeys_t nk;
-        near_keys(d, xs.brand, xs.nk, (xs.meta & FL_SIM) != 0, &nk);
+        nkeys_t nkbuf;
+        const nkeys_t *nkp = own;
+        if (!nkp) {
+            near_keys(d, xs.brand, xs.nk, (xs.meta & FL_SIM) != 0, &nkbuf);
+            nkp = &nkbuf;
+        }
+        const nkeys_t *const nk = nkp;
         if (s == S_UNPUB) {
             /* help a stalled owner: publishing twice only duplicates slots */
-            near_publish(d, &nk, xi, tick_of(d, now), now);
+            near_publish(d, nk, xi, tick_of(d, now), now);
             cas_sc(&x->state, &st, ST_MAKE(xg, S_NEAR_TENT, 0));
             continue;
         }
         uint64_t best = 0;
         int best_h = INT_MAX;
-        for (int b = 0; b < nk.n; b++) {
+        for (int b = 0; b < nk->n; b++) {
             for (int i = 0; i < BUCKET_SLOTS; i++) {
-                uint64_t w = LDSC(&nk.b[b][i]);
-                if (!w || SLOT_REF(w) - 1 == xi || !near_prefilter(d, &nk, b, w))
+                uint64_t w = LDSC(&nk->b[b][i]);
+                if (!w || SLOT_REF(w) - 1 == xi || !near_prefilter(d, nk, b, w))
                     continue;
                 uint64_t ref = 0;
                 int hd = near_conflict(d, xi, xg, &xs, SLOT_REF(w) - 1, now, depth, &ref);
@@ -908,7 +927,7 @@ static bool result_holder(wc_dedup_t *d, const wc_dedup_key_t *k, uint32_t hi, c
     uint32_t hg = ST_GEN(h->st);
     uint64_t st = h->st;
     if (ST_STATUS(st) != S_ORIG && ST_STATUS(st) != S_DUP)
-        st = resolve_near(d, hi, hg, now, 0);
+        st = resolve_near(d, hi, hg, now, 0, NULL);
     if (!st)
         return false;
     uint64_t root_ref = ST_STATUS(st) == S_ORIG ? REF_MAKE(hi, hg) : ST_LINK(st);
@@ -1169,7 +1188,7 @@ int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_
         near_publish(d, &nk, xi, tick, now);
         uint64_t exp = st;
         cas_sc(&d->rec[xi].state, &exp, ST_MAKE(gen, S_NEAR_TENT, 0));
-        st = resolve_near(d, xi, gen, now, 0);
+        st = resolve_near(d, xi, gen, now, 0, &nk);
     }
     if (ST_STATUS(st) == S_DUP && result_near(d, key, ST_LINK(st), res))
         return 0;
