@@ -44,6 +44,7 @@
  * its initial tracking reference is released.
  */
 #include "daemon/app_internal.h"
+#include "daemon/windows.h"
 #include "pipeline/arena.h"
 #include "pipeline/dedup_remote.h"
 #include "pipeline/emit.h"
@@ -310,8 +311,15 @@ static size_t worker_responses(wc_worker_t *w, size_t n)
         wc_decode_err_t err;
         if (wc_response_decode(&r, msg->payload, msg->len, w->app->limits.max_bytes, &err))
             worker_dlq(w, job, &err);
-        else
+        else {
             WC_METRIC_INC(w->ms, WC_M_RESPONSES);
+            wc_wsink_t *ws = wc_windows_sink(w->app->windows, w->index);
+            if (ws) {
+                wc_wsink_lock(ws);
+                wc_wsink_add_response(ws, &r, msg->partition, msg->offset, job);
+                wc_wsink_unlock(ws);
+            }
+        }
         rd_kafka_message_destroy(msg);
         job->ref = NULL;
         wc_track_release(job);
@@ -434,6 +442,9 @@ static void worker_emit(wc_worker_t *w, const wc_rules_t *rules, size_t n, int64
     wc_app_t *app = w->app;
     int64_t t0 = wc_mono_ns();
 
+    wc_wsink_t *ws = wc_windows_sink(app->windows, w->index);
+    if (ws)
+        wc_wsink_lock(ws);
     for (size_t i = 0; i < n; i++) {
         wc_job_t *job = w->jobs[i];
         rd_kafka_message_t *msg = job->ref;
@@ -484,7 +495,14 @@ static void worker_emit(wc_worker_t *w, const wc_rules_t *rules, size_t n, int64
             continue;
         }
         worker_produce(w, te->rkt, cid, WC_CASE_ID_LEN, w->jw.buf, w->jw.len, NULL, job);
+        if (ws) {
+            uint64_t own[2];
+            wc_case_id(s->m.brand.p, s->m.brand.len, s->m.id.p, s->m.id.len, own);
+            wc_wsink_add_mention(ws, &s->m, &s->v, &s->d, own, msg->partition, msg->offset, job);
+        }
     }
+    if (ws)
+        wc_wsink_unlock(ws);
     wc_metrics_stage(w->ms, WC_STAGE_EMIT, (uint64_t)(wc_mono_ns() - t0), n);
 }
 
