@@ -187,7 +187,8 @@ int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
     wc_wref_t *refs = malloc((n ? n : 1) * sizeof(*refs));
     if (!refs)
         return WC_ERR_NOMEM;
-    memcpy(refs, refs_in, n * sizeof(*refs));
+    if (n)
+        memcpy(refs, refs_in, n * sizeof(*refs));
     qsort(refs, n, sizeof(*refs), cmp_ref);
 
     wc_jsonw_lit(out, "{\"ch\":[");
