@@ -533,6 +533,7 @@ static void reload_diag(void *opaque, int is_error, const char *msg)
 static void app_reload(wc_app_t *app)
 {
     char errstr[512];
+    char *rules_dir = NULL; /* a new rules.dir is adopted only if its rules load */
     wc_info("config", "SIGHUP: reloading%s%s and rules", app->config_path ? " " : "",
             app->config_path ? app->config_path : "");
     wc_sd_notify("RELOADING=1");
@@ -556,20 +557,27 @@ static void app_reload(wc_app_t *app)
         SWAPSTR(log_level);
         SWAPSTR(log_format);
         SWAPSTR(debug);
-        SWAPSTR(rules_dir);
 #undef SWAPSTR
+        rules_dir = nc->rules_dir;
+        nc->rules_dir = NULL;
         wc_config_destroy(nc);
         uint32_t mask = 0;
         wc_log_parse_debug(app->cfg->debug, &mask);
         wc_log_setup(wc_log_parse_level(app->cfg->log_level), !strcmp(app->cfg->log_format, "json"),
                      mask);
     }
-    wc_rules_t *rules = wc_rules_load_diag(app->cfg->rules_dir, reload_diag, NULL, errstr,
-                                           sizeof(errstr));
+    wc_rules_t *rules = wc_rules_load_diag(rules_dir ? rules_dir : app->cfg->rules_dir, reload_diag,
+                                           NULL, errstr, sizeof(errstr));
     if (!rules) {
-        wc_err("rules", "reload rejected, keeping the running rules: %s", errstr);
+        wc_err("rules", "reload rejected, keeping the running rules (from %s): %s",
+               app->cfg->rules_dir, errstr);
         WC_METRIC_INC(app->m_main, WC_M_RULES_RELOAD_FAILS);
+        free(rules_dir);
         return;
+    }
+    if (rules_dir) {
+        free(app->cfg->rules_dir);
+        app->cfg->rules_dir = rules_dir;
     }
     if (rules_install(app, rules)) {
         wc_rules_release(rules);
