@@ -79,6 +79,8 @@ typedef struct alert_out {
 } alert_out_t;
 
 #define KNOWN_BUCKETS 1024
+/* Backlog (events) at which the next flush starts at once, not at the tick. */
+#define WC_WINDOW_EAGER_EVENTS 4096
 
 struct wc_windows {
     wc_app_t *app;
@@ -612,8 +614,20 @@ static void apply_cb(wc_redis_t *r, redisReply *reply, void *priv)
         bool all = true;
         for (size_t i = 0; i < win->nbrands; i++)
             all &= win->brands[i].state == 2;
-        if (all)
+        if (all) {
             flush_finish(win);
+            /* Under load do not wait for the next tick: a large backlog
+             * means input offsets are waiting on us. At low rates the
+             * timer paces the flushes (few Redis calls per mention). */
+            size_t backlog = 0;
+            for (int i = 0; i < win->nsinks; i++) {
+                pthread_mutex_lock(&win->sinks[i].mu);
+                backlog += win->sinks[i].buf.n;
+                pthread_mutex_unlock(&win->sinks[i].mu);
+            }
+            if (backlog >= WC_WINDOW_EAGER_EVENTS)
+                ev_feed_event(win->app->loop, &win->timer, EV_TIMER);
+        }
     }
 }
 
