@@ -341,7 +341,7 @@ local function on_response(p, brand, c, ev, now)
 end
 
 local function sla_sweep(p, brand, c, now, alerts)
-  local due = redis.call('ZRANGEBYSCORE', p .. ':due', '-inf', now + c.sla_risk, 'WITHSCORES', 'LIMIT', 0, 200)
+  local due = redis.call('ZRANGEBYSCORE', p .. ':due', '-inf', now + c.sla_risk, 'WITHSCORES', 'LIMIT', 0, 1000)
   for i = 1, #due, 2 do
     local cid, d = due[i], tonumber(due[i + 1])
     local ckey = p .. ':case:' .. cid
@@ -361,7 +361,7 @@ local function sla_sweep(p, brand, c, now, alerts)
       alerts[#alerts + 1] = {a.alert_id .. '#' .. ev, 'sla', cjson.encode(a)}
     end
   end
-  local fu = redis.call('ZRANGEBYSCORE', p .. ':fu', '-inf', now, 'WITHSCORES', 'LIMIT', 0, 200)
+  local fu = redis.call('ZRANGEBYSCORE', p .. ':fu', '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1000)
   for i = 1, #fu, 2 do
     local cid = fu[i]
     redis.call('ZREM', p .. ':fu', cid)

@@ -41,12 +41,29 @@ wc_daemon_wait_ready "$HTTP_PORT" 60
 OUT_TOPICS=cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.dlq,alerts.clusters,alerts.escalations,alerts.sla,webcare.stats
 wc_proc_start -o "$WC_WORK/out.jsonl" consumer "$WC_PYTHON" "$WC_LIB_DIR/wckafka.py" consume \
     --bootstrap "$WC_BOOTSTRAP" --topic "$OUT_TOPICS" --headers --timeout 10 --max-time 600
+# created_at from one hour ago on (SLA clocks and windows run on event time)
 wckafka gen --count "$COUNT" --malformed-pct 1 --seed "$RANDOM" --out "$WC_WORK/firehose.jsonl" \
-    --manifest "$WC_WORK/manifest.json"
+    --manifest "$WC_WORK/manifest.json" --start "$(date -u -d '-1 hour' +%Y-%m-%dT%H:%M:%SZ)"
 wc_log "feeding $COUNT mentions at $RATE/s"
 wckafka produce --bootstrap "$WC_BOOTSTRAP" --topic mentions --key-field author.id --rate "$RATE" \
     --file "$WC_WORK/firehose.jsonl" >/dev/null
-wc_proc_wait consumer 600 || true
+done_all() {
+    local c i
+    c=$(wc_metric "$HTTP_PORT" webcared_consumed_total)
+    i=$(wc_metric "$HTTP_PORT" webcared_inflight)
+    [[ -n "$c" && -n "$i" ]] && ((c >= COUNT && i == 0))
+}
+wc_wait_until "webcared processed all $COUNT mentions" 600 done_all
+# let the consumer catch the last outputs (it stops after 10 s without new records)
+out_settled() {
+    local n
+    n=$(wc -l <"$WC_WORK/out.jsonl")
+    [[ "$n" == "${_last_n:-}" ]] && return 0
+    _last_n=$n
+    return 1
+}
+wc_wait_until "output consumer caught up" 60 out_settled
+wc_proc_stop consumer || true
 
 "$WC_PYTHON" - "$WC_WORK/out.jsonl" <<'PY'
 import collections, json, sys
