@@ -502,6 +502,17 @@ static inline bool slot_stale(const wc_dedup_t *d, const snap_t *s, uint64_t w, 
     return tag != SLOT_TAG(w);
 }
 
+/* A slot whose tick is more than a window behind ours is expired without
+ * looking at its record. Ages of half the 12-bit range or more are read as
+ * "ahead of us" (published by a thread whose now is already a tick later:
+ * (tick - later) wraps to 4095), never as expired; a slot that really is
+ * that old is found dead by the dereferencing pass instead. */
+static inline bool tick12_expired(const wc_dedup_t *d, uint32_t tick, uint64_t w)
+{
+    uint32_t age = (tick - SLOT_TICK(w)) & TICK12;
+    return age > d->window_ticks + 1 && age < (TICK12 + 1) / 2;
+}
+
 /* Publish word into bucket b: an empty slot, else one whose tick says it
  * expired, else (bucket full) a dead slot (record recycled for another
  * key, expired, lost its id claim, or for near buckets no longer an
@@ -519,7 +530,7 @@ static bool slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint
             if (!w[i])
                 victim = i;
         for (int i = 0; i < BUCKET_SLOTS && victim < 0; i++)
-            if (((tick - SLOT_TICK(w[i])) & TICK12) > d->window_ticks + 1)
+            if (tick12_expired(d, tick, w[i]))
                 victim = i;
         if (victim < 0) {
             /* full: dereference to find dead entries or the oldest live one */
@@ -756,9 +767,12 @@ static bool id_lookup(wc_dedup_t *d, _Atomic uint64_t *b, uint32_t tag, uint64_t
     return found;
 }
 
-/* Best ORIG within k among the near buckets (0 if none). */
+/* Best ORIG within k among the near buckets (0 if none). An ORIG that
+ * holds the key's own id (its id slot was evicted from a full id bucket)
+ * is returned at once with *same_id set: the caller reports EXACT/REPLAY,
+ * not a near-duplicate of itself. */
 static uint64_t near_lookup(wc_dedup_t *d, const nkeys_t *nk, uint64_t brand, uint64_t key,
-                            int64_t now)
+                            uint64_t id, int64_t now, snap_t *same_id)
 {
     uint64_t best = 0;
     int best_h = INT_MAX;
@@ -773,6 +787,10 @@ static uint64_t near_lookup(wc_dedup_t *d, const nkeys_t *nk, uint64_t brand, ui
                 ((c.meta & FL_SIM) != 0) != nk->sim || expired(d, now, c.t))
                 continue;
             int hd = nk->sim ? popc64(c.nk ^ key) : (c.nk == key ? 0 : 99);
+            if (hd <= d->k && c.id == id) {
+                *same_id = c;
+                return REF_MAKE(ci, ST_GEN(c.st));
+            }
             if (hd <= d->k && hd < best_h) {
                 best_h = hd;
                 best = REF_MAKE(ci, ST_GEN(c.st));
@@ -784,9 +802,12 @@ static uint64_t near_lookup(wc_dedup_t *d, const nkeys_t *nk, uint64_t brand, ui
 
 /* ---- distinct authors ------------------------------------------------- */
 
+/* Live: written within the window, or by a thread whose clock is ahead of
+ * ours (age wraps to the upper half of the 24-bit range). */
 static inline bool aw_live(const wc_dedup_t *d, uint64_t w, uint32_t tick)
 {
-    return w && !(w & AW_DEAD) && ((tick - AW_TICK(w)) & TICK24) <= d->window_ticks;
+    uint32_t age = (tick - AW_TICK(w)) & TICK24;
+    return w && !(w & AW_DEAD) && (age <= d->window_ticks || age >= (TICK24 + 1) / 2);
 }
 
 /* Insert key into the author set: 1 if it was absent (exactly one of any
@@ -806,6 +827,8 @@ static int auth_insert(wc_dedup_t *d, uint64_t key)
                 if (AW_TAG(w[i]) == tag)
                     return 0;
                 uint32_t age = (tick - AW_TICK(w[i])) & TICK24;
+                if (age >= (TICK24 + 1) / 2)
+                    age = 0; /* ahead of our clock: newest */
                 if (oldest < 0 || age > oage) {
                     oldest = i;
                     oage = age;
@@ -1169,7 +1192,13 @@ int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_
     }
 
     /* 2. near: an original within k */
-    uint64_t root = near_lookup(d, &nk, key->brand_hash, nkey, now);
+    snap_t same;
+    same.st = 0;
+    uint64_t root = near_lookup(d, &nk, key->brand_hash, nkey, key->id_hash, now, &same);
+    if (same.st && result_holder(d, key, REF_IDX(root), &same, now, res))
+        return 0;
+    if (same.st)
+        root = 0; /* it vanished: claim as usual */
 
     /* 3. claim: a record for this id (an original candidate, or the id of
      *    a near-dup of root) */

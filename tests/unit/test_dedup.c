@@ -433,6 +433,44 @@ WC_TEST(dedup_bounded_memory)
     wc_dedup_destroy(d);
 }
 
+/* A full id bucket evicts the slot of a live id (stats.slot_evicted_live);
+ * the record is still in the near index under its own SimHash. A
+ * redelivery of such an id must be EXACT (its own case), not a NEAR copy
+ * of itself (what unit.dedup_stress's same-ids test occasionally saw). */
+WC_TEST(dedup_evicted_id_slot_stays_exact)
+{
+    enum { N = 1000 }; /* < capacity: no record is recycled */
+    wc_dedup_t *d = mk(1024, 86400000, 3, 4);
+    uint64_t s = 12345;
+    for (int i = 0; i < N; i++) {
+        wc_dedup_key_t k;
+        wc_dedup_result_t r;
+        syn_key(&k, (uint64_t)i, tdu_rng(&s), 7);
+        wc_dedup_check(d, &k, T0 + i, &r);
+        WC_CHECK_EQ_INT(r.kind, WC_DEDUP_NEW);
+    }
+    wc_dedup_stats_t st;
+    wc_dedup_stats(d, &st);
+    WC_CHECK(st.slot_evicted_live > 0); /* the case this test is about happened */
+    WC_CHECK_EQ_INT(st.evicted_live, 0);
+    int exact = 0, replay = 0;
+    s = 12345;
+    for (int i = 0; i < N; i++) {
+        wc_dedup_key_t k;
+        wc_dedup_result_t r;
+        syn_key(&k, (uint64_t)i, tdu_rng(&s), 7);
+        wc_dedup_check(d, &k, T0 + N, &r); /* same offset: REPLAY */
+        replay += r.kind == WC_DEDUP_REPLAY && r.case_id[0] == k.case_id[0];
+        k.offset += 1000000;
+        wc_dedup_check(d, &k, T0 + N, &r);
+        exact += r.kind == WC_DEDUP_EXACT && r.case_id[0] == k.case_id[0] &&
+                 r.first_kind == WC_DEDUP_NEW;
+    }
+    WC_CHECK_EQ_INT(replay, N);
+    WC_CHECK_EQ_INT(exact, N);
+    wc_dedup_destroy(d);
+}
+
 int main(void)
 {
     return wc_test_run_all();
