@@ -1,0 +1,182 @@
+# shellcheck shell=bash
+# fault_redis.sh - shared body of the Redis fault tests (issue 7),
+# tests/integration/it_fault_redis_*.sh. Sourced after env.sh and
+# daemon_ready.sh; the test calls
+#
+#   fr_setup        # cluster, redis, input + ground truth, daemon, producer
+#   ... its fault (fr_consumed_ge, fr_not_ready, fr_libs_loaded help) ...
+#   fr_finish exact|partial   # all input committed, outputs and counts checked
+#
+# Input: two brands (kx with a 30% outage share, ky) from gen_windows.py,
+# produced at WC_IT_RATE/s while the daemon runs with windows and remote
+# dedup on (both in Redis) and redis.timeout.ms=1000. Checks:
+#   - nothing lost: every mention of `webcared classify` (the ground truth)
+#     has a case event (check_outputs.py --allow-duplicates), read back from
+#     offset 0 once the daemon committed all input (an offset is committed
+#     only after its outputs were acknowledged);
+#   - window counts: `exact` = cluster and class counters in Redis equal the
+#     ground truth (as in it_windows_crash.sh); `partial` (Redis lost its
+#     data) = every counter at most the truth and each brand counted again.
+# Figures: FR_LOST, FR_DUPS (case events), FR_DLQ_DUPS after fr_finish.
+
+FR_GEN=("$WC_PYTHON" "$WC_SOURCE_DIR/tests/lib/gen_windows.py")
+FR_N=${WC_IT_COUNT:-16000}
+FR_RATE=${WC_IT_RATE:-2000}
+FR_OUTS=cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.dlq
+
+fr_setup() {
+    local group=$1 now t0
+    FR_GROUP=$group
+    wc_kafka_start --brokers 1 --default-partitions 4 --topic mentions:8
+    wc_redis_start
+    now=$(date +%s%3N)
+    t0=$(( now - 3 * 3600 * 1000 ))
+    "${FR_GEN[@]}" stream --brand kx --count $((FR_N / 2)) --start-ms $t0 --span-ms 10800000 --seed 31 \
+        --prefix x --outage-share 0.3 >"$WC_WORK/x.jsonl"
+    "${FR_GEN[@]}" stream --brand ky --count $((FR_N / 2)) --start-ms $t0 --span-ms 10800000 --seed 32 \
+        --prefix y >"$WC_WORK/y.jsonl"
+    paste -d '\n' "$WC_WORK/x.jsonl" "$WC_WORK/y.jsonl" >"$WC_WORK/in.jsonl"
+    "$(wc_bin webcared)" classify --rules "$WC_SOURCE_DIR/rules" <"$WC_WORK/in.jsonl" \
+        >"$WC_WORK/truth_cases.jsonl"
+    # manifest for check_outputs.py: every classified mention must have a case event
+    "$WC_PYTHON" -c '
+import json, sys
+ids = [json.loads(l)["mention_id"] for l in open(sys.argv[1])]
+json.dump({"valid_ids": ids, "malformed_lines": []}, open(sys.argv[2], "w"))
+print(len(ids))' "$WC_WORK/truth_cases.jsonl" "$WC_WORK/manifest.json" >"$WC_WORK/nvalid"
+    FR_VALID=$(cat "$WC_WORK/nvalid")
+    (( FR_VALID == FR_N )) || wc_fail "ground truth classified $FR_VALID of $FR_N mentions"
+
+    FR_PORT=$(wc_free_port)
+    wc_daemon_start --brokers "$WC_BOOTSTRAP" --redis "$WC_REDIS" --workers 2 --http-port "$FR_PORT" \
+        -o kafka.group.id="$group" -o stats.interval.s=86400 -o redis.timeout.ms=1000
+    wc_daemon_wait_ready "$FR_PORT" 30
+    wc_proc_start producer "$WC_PYTHON" "$WC_LIB_DIR/wckafka.py" produce --bootstrap "$WC_BOOTSTRAP" \
+        --topic mentions --key-field author.id --rate "$FR_RATE" --file "$WC_WORK/in.jsonl"
+}
+
+fr_metric() { wc_metric "$FR_PORT" "$1"; }
+
+# fr_consumed_ge N : the daemon consumed at least N (fails if it died).
+fr_consumed_ge() {
+    local v
+    wc_daemon_alive || wc_fail "webcared exited: $(tail -n 3 "$WC_DAEMON_LOG")"
+    v=$(fr_metric webcared_consumed_total)
+    [[ -n "$v" ]] && (( v >= $1 ))
+}
+
+fr_ready() { curl -sf "http://127.0.0.1:$FR_PORT/readyz" >/dev/null; }
+fr_not_ready() { ! fr_ready; }
+
+# fr_libs_loaded N : the log says "redis function library webcared loaded" at least N times.
+fr_libs_loaded() {
+    local n
+    n=$(grep -c "redis function library webcared loaded" "$WC_DAEMON_LOG" || true)
+    (( n >= $1 ))
+}
+
+fr_libs_count() { grep -c "redis function library webcared loaded" "$WC_DAEMON_LOG" || true; }
+
+# fr_class_total BRAND : sum of the class counters of a brand in Redis.
+fr_class_total() {
+    wc_redis_cli hgetall "wc:{$1}:st" | awk 'NR % 2 == 0 && $1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }'
+}
+
+_fr_lag0() {
+    local j
+    wc_daemon_alive || wc_fail "webcared exited: $(tail -n 3 "$WC_DAEMON_LOG")"
+    j=$(wckafka committed --bootstrap "$WC_BOOTSTRAP" --group "$FR_GROUP" --topic mentions 2>/dev/null | tail -1)
+    [[ $("$WC_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["lag"])' "$j") == 0 ]]
+}
+
+_fr_dump_redis() {
+    local b k first
+    for b in kx ky; do
+        {
+            echo "{"
+            first=1
+            for k in $(wc_redis_cli --scan --pattern "wc:{$b}:cl:*"); do
+                [[ $first == 1 ]] || echo ","
+                first=0
+                printf '"%s": ' "${k#wc:\{$b\}:cl:}"
+                wc_redis_cli hgetall "$k" | "$WC_PYTHON" -c '
+import json, sys
+l = sys.stdin.read().split("\n")
+print(json.dumps(dict(zip(l[0::2], l[1::2]))))'
+            done
+            echo "}"
+        } >"$WC_WORK/redis_$b.json"
+        wc_redis_cli hgetall "wc:{$b}:st" | "$WC_PYTHON" -c '
+import json, sys
+l = sys.stdin.read().split("\n")
+print(json.dumps(dict(zip(l[0::2], l[1::2]))))' >"$WC_WORK/redis_st_$b.json"
+    done
+}
+
+# fr_finish exact|partial
+fr_finish() {
+    local mode=$1 total
+    wc_proc_wait producer 120 || wc_fail "producer failed"
+    wc_wait_until "all input committed (outputs acknowledged, window updates applied)" 90 _fr_lag0
+    # Everything committed was acknowledged by the cluster: read it back from offset 0.
+    total=$(wckafka offsets --bootstrap "$WC_BOOTSTRAP" --topic "$FR_OUTS" 2>/dev/null | tail -1 |
+        "$WC_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["total"])')
+    wckafka consume --bootstrap "$WC_BOOTSTRAP" --topic "$FR_OUTS" --headers --until-count "$total" \
+        --timeout 10 --max-time 60 >"$WC_WORK/out.jsonl" 2>"$WC_WORK/readback.log" ||
+        wc_fail "reading the outputs back failed"
+    "$WC_PYTHON" "$WC_LIB_DIR/check_outputs.py" --allow-duplicates --manifest "$WC_WORK/manifest.json" \
+        --input "$WC_WORK/in.jsonl" --outputs "$WC_WORK/out.jsonl" >"$WC_WORK/summary.json" ||
+        wc_fail "nothing-lost check failed: $(cat "$WC_WORK/summary.json")"
+    # shellcheck disable=SC2034 # figures for the calling test
+    read -r FR_LOST FR_DUPS FR_DLQ_DUPS < <("$WC_PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["lost"], s["duplicates"], s["dlq_duplicates"])' "$WC_WORK/summary.json")
+    wc_log "outputs: $(cat "$WC_WORK/summary.json")"
+    _fr_dump_redis
+    "$WC_PYTHON" - "$WC_WORK" "$mode" <<'PY' >"$WC_WORK/counts.txt" ||
+import json, os, sys
+w, mode = sys.argv[1], sys.argv[2]
+cases = [json.loads(l) for l in open(os.path.join(w, "truth_cases.jsonl"))]
+inp = {}
+for l in open(os.path.join(w, "in.jsonl")):
+    m = json.loads(l); inp[m["id"]] = m
+bad = 0
+for b in ("kx", "ky"):
+    want_cl, want_cls = {}, {}
+    for c in cases:
+        if c["brand"] != b:
+            continue
+        want_cls[c["class"]] = want_cls.get(c["class"], 0) + 1
+        if c["class"] not in ("angry", "question"):
+            continue
+        ts = inp[c["mention_id"]]["created_at"]
+        for t in (c.get("topics") or ["general"])[:3]:
+            e = want_cl.setdefault("%s:%s" % (c["class"], t), {"tot": 0})
+            e["tot"] += 1
+            h = "h%d" % (ts // 3600000)
+            e[h] = e.get(h, 0) + 1
+    got = json.load(open(os.path.join(w, "redis_%s.json" % b)))
+    st = json.load(open(os.path.join(w, "redis_st_%s.json" % b)))
+    for k, e in want_cl.items():
+        g = got.get(k, {})
+        for f, v in e.items():
+            n = int(g.get(f, 0))
+            if n != v if mode == "exact" else n > v:
+                print("MISMATCH %s %s %s: redis %s truth %s" % (b, k, f, g.get(f), v)); bad += 1
+    for k in got:
+        if k not in want_cl:
+            print("EXTRA cluster %s %s" % (b, k)); bad += 1
+    tot = 0
+    for cls, v in want_cls.items():
+        n = int(st.get(cls, 0))
+        tot += n
+        if n != v if mode == "exact" else n > v:
+            print("MISMATCH %s class %s: redis %s truth %s" % (b, cls, st.get(cls), v)); bad += 1
+    if tot <= 0:
+        print("%s: nothing counted" % b); bad += 1
+    print("%s: %d clusters, classes %s, redis %s: %s" % (b, len(want_cl), want_cls,
+          {k: int(v) for k, v in st.items() if v.isdigit()}, "ok" if not bad else "DIFFERENT"))
+sys.exit(1 if bad else 0)
+PY
+        wc_fail "window counts ($mode) differ from the ground truth: $(cat "$WC_WORK/counts.txt")"
+    wc_log "window counts ($mode): $(tr '\n' ' ' <"$WC_WORK/counts.txt")"
+    wc_daemon_stop webcared 25 || wc_fail "webcared exited with status $? on SIGTERM"
+}
