@@ -27,7 +27,11 @@
  *   key bits (id/text), or for bands 20 SimHash bits next to the band, so
  *   a bucket scan dereferences almost only true candidates. tick is a
  *   coarse clock (window/1024 units) used to pick reclaimable slots
- *   without dereferencing.
+ *   without dereferencing. When a record is recycled its allocator empties
+ *   the slots that still refer to it (its id bucket and, unless it lost its
+ *   id claim, its near buckets): buckets then hold mostly live entries, a
+ *   publish finds an empty slot instead of dereferencing up to 8 records
+ *   to find a dead one, and scans skip empty words.
  *
  * NEAR-DUP SEARCH: pigeonhole banding. The 64-bit SimHash is cut into
  *   B = min(k+1, 4) bands (k = max_hamming). Each original is indexed under
@@ -68,6 +72,9 @@
  *     1. publish the slot (seq_cst CAS), then re-scan the bucket (seq_cst
  *        loads). Store-buffering (Dekker) argument: of two conflicting
  *        records that both publish then scan, at least one sees the other.
+ *        (The owner's near re-scan re-loads every slot but examines only
+ *        words that changed since its lookup scan or passed the prefilter
+ *        then: the prefilter is a function of the word.)
  *     2. conflicts are ordered by record index (a total order on in-flight
  *        records): a final record (id: won, near: ORIG) always wins; of two
  *        in-flight records the smaller index wins. The smaller one CASes
@@ -130,6 +137,7 @@
 #include <sys/mman.h>
 
 #define BUCKET_SLOTS 8
+#define NB_MAX 4 /* SimHash bands: min(k + 1, 4) */
 #define ALLOC_CHUNK 32
 #define MAX_DEPTH 256
 
@@ -192,8 +200,10 @@ struct wc_dedup {
     uint64_t id_bmask, near_bmask, auth_bmask;
     int k;
     int nbands;
-    uint8_t band_lo[WC_DEDUP_HAMMING_MAX + 1];
-    uint8_t band_w[WC_DEDUP_HAMMING_MAX + 1];
+    uint8_t band_lo[NB_MAX];
+    uint8_t band_w[NB_MAX];
+    uint8_t band_tag_rot[NB_MAX]; /* (lo + w) & 63: the tag is the 20 bits after the band */
+    uint64_t band_mask[NB_MAX];
     int64_t window_ms;
     int64_t tick_ms;
     uint32_t window_ticks;
@@ -248,8 +258,7 @@ static inline int popc64(uint64_t x)
 
 static inline uint64_t rotr64(uint64_t x, unsigned r)
 {
-    r &= 63;
-    return r ? (x >> r) | (x << (64 - r)) : x;
+    return (x >> (r & 63)) | (x << (-r & 63));
 }
 
 static inline uint64_t tl_rand(void)
@@ -370,6 +379,29 @@ static inline void tl_bind(wc_dedup_t *d)
     }
 }
 
+static inline _Atomic uint64_t *id_bucket(const wc_dedup_t *d, uint64_t id_hash);
+typedef struct nkeys nkeys_t;
+static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim, nkeys_t *o);
+
+/* Empty every slot of bucket b that refers to record idx. */
+static void bucket_clear(_Atomic uint64_t *b, uint32_t idx)
+{
+    uint64_t ws[BUCKET_SLOTS];
+    unsigned m = 0;
+#pragma GCC unroll 8
+    for (int i = 0; i < BUCKET_SLOTS; i++) {
+        ws[i] = LD(&b[i]);
+        m |= (unsigned)(SLOT_REF(ws[i]) == idx + 1) << i;
+    }
+    for (; m; m &= m - 1) {
+        int i = __builtin_ctz(m);
+        cas_sc(&b[i], &ws[i], 0);
+    }
+}
+
+static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t id, uint64_t brand,
+                        uint64_t nk, uint64_t meta);
+
 /* Take the next reusable record of this thread's ring chunk and move it to
  * INIT with a new generation. Skips in-flight records. */
 static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out)
@@ -397,11 +429,18 @@ static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out)
         if (!gen)
             gen = 1;
         bool live = st != 0 && (status == S_ORIG || status == S_DUP) && !expired(d, now, LD(&r->t_ms));
+        /* the old keys, to clear its index slots (consistent with st: any
+         * writer of these fields moves state to INIT first, and then the
+         * CAS below fails) */
+        uint64_t oid = LDA(&r->id_hash), obrand = LDA(&r->brand_hash);
+        uint64_t onk = LDA(&r->near_key), ometa = LDA(&r->meta);
         if (!atomic_compare_exchange_strong_explicit(&r->state, &st, ST_MAKE(gen, S_INIT, 0),
                                                      memory_order_acq_rel, memory_order_relaxed))
             continue;
         if (live)
             tl.evicted_live++;
+        if (st != 0)
+            slots_clear(d, idx, status, oid, obrand, onk, ometa);
         *gen_out = gen;
         return idx;
     }
@@ -438,16 +477,25 @@ static inline uint32_t id_tag(uint64_t id_hash)
     return (uint32_t)(id_hash >> 44);
 }
 
-typedef struct nkeys {
+struct nkeys {
     int n;
     bool sim;
-    _Atomic uint64_t *b[WC_DEDUP_HAMMING_MAX + 1];
-    uint32_t tag[WC_DEDUP_HAMMING_MAX + 1];
-} nkeys_t;
+    _Atomic uint64_t *b[NB_MAX];
+    uint32_t tag[NB_MAX];
+    /* filled by near_lookup() (the owner's first scan): the words it read
+     * and which of them passed the prefilter. resolve_near() re-loads every
+     * slot after publishing (the publish-then-scan argument needs those
+     * loads) but skips a slot whose word is unchanged and was rejected by
+     * the prefilter then: the prefilter is a function of the word alone. */
+    bool scanned;
+    uint32_t pass; /* bit b * BUCKET_SLOTS + i */
+    uint64_t w[NB_MAX][BUCKET_SLOTS];
+};
 
 static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim, nkeys_t *o)
 {
     o->sim = sim;
+    o->scanned = false;
     if (!sim) {
         o->n = 1;
         o->b[0] = d->near_slots +
@@ -455,14 +503,36 @@ static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim
         o->tag[0] = (uint32_t)(nk >> 44);
         return;
     }
-    o->n = d->nbands;
-    for (int b = 0; b < d->nbands; b++) {
-        unsigned lo = d->band_lo[b], w = d->band_w[b];
-        uint64_t v = (nk >> lo) & (w >= 64 ? ~0ULL : ((1ULL << w) - 1));
-        uint64_t h = wc_hash_u64(wc_hash_u64(v ^ SALT_BAND ^ ((uint64_t)(b + 1) << 58)) ^ brand);
+    /* one hash per band: brand mixed once, then (band number, band value)
+     * XORed in; bands are <= 22 bits when there are several, so distinct
+     * (band, value) pairs of a brand never collide before hashing */
+    uint64_t bm = wc_hash_u64(brand ^ SALT_BAND);
+    int n = d->nbands;
+    o->n = n;
+    for (int b = 0; b < n; b++) {
+        uint64_t v = (nk >> d->band_lo[b]) & d->band_mask[b];
+        uint64_t h = wc_hash_u64(bm ^ v ^ ((uint64_t)(b + 1) << 58));
         o->b[b] = d->near_slots + (h & d->near_bmask) * BUCKET_SLOTS;
-        o->tag[b] = (uint32_t)(rotr64(nk, lo + w) & 0xfffffu);
+        o->tag[b] = (uint32_t)(rotr64(nk, d->band_tag_rot[b]) & 0xfffffu);
     }
+}
+
+/* A record being recycled (now INIT, ours): every index slot that still
+ * refers to it is stale. Emptying them keeps buckets from filling up with
+ * stale slots, so publishing finds an empty slot instead of dereferencing
+ * records to find a dead one, and scans skip empty words cheaply. Slots of
+ * in-flight records are never touched (a record in flight is never
+ * recycled). A lost id claim never published near keys. */
+static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t id, uint64_t brand,
+                        uint64_t nk, uint64_t meta)
+{
+    bucket_clear(id_bucket(d, id), idx);
+    if (status == S_ID_LOST)
+        return;
+    nkeys_t k;
+    near_keys(d, brand, nk, (meta & FL_SIM) != 0, &k);
+    for (int b = 0; b < k.n; b++)
+        bucket_clear(k.b[b], idx);
 }
 
 #define PC2(n) n, n + 1, n + 1, n + 2
@@ -473,14 +543,43 @@ static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim
  * slot of 4 buckets, 2-3 times per first sighting */
 static const uint8_t popc10[1024] = {PC8(0), PC8(1), PC8(1), PC8(2)};
 
-static inline bool near_prefilter(const wc_dedup_t *d, const nkeys_t *nk, int b, uint64_t w)
+/* kk = k for SimHash bands (tags within k bits), 0 for text keys (equal tags) */
+static inline bool prefilter(uint32_t tag, int kk, uint64_t w)
 {
-    if (nk->sim) {
-        uint32_t x = SLOT_TAG(w) ^ nk->tag[b];
-        return popc10[x & 1023u] + popc10[x >> 10] <= d->k;
-    }
-    return SLOT_TAG(w) == nk->tag[b];
+    uint32_t x = SLOT_TAG(w) ^ tag;
+    return popc10[x & 1023u] + popc10[x >> 10] <= kk;
 }
+
+/* Bit i set for every slot word ws[i] that passes the prefilter
+ * (branch-free, unrolled: this runs for 8 slots of 4 buckets per check).
+ * An empty word (0) may pass too: callers skip it. */
+static inline unsigned prefilter_mask(const uint64_t *ws, uint32_t tag, int kk)
+{
+    unsigned m = 0;
+#pragma GCC unroll 8
+    for (int i = 0; i < BUCKET_SLOTS; i++)
+        m |= (unsigned)prefilter(tag, kk, ws[i]) << i;
+    return m;
+}
+
+/* Bit i set for every slot word ws[i] with exactly this id tag (an empty
+ * word matches tag 0: callers skip it). */
+static inline unsigned tag_mask(const uint64_t *ws, uint32_t tag)
+{
+    unsigned m = 0;
+#pragma GCC unroll 8
+    for (int i = 0; i < BUCKET_SLOTS; i++)
+        m |= (unsigned)(SLOT_TAG(ws[i]) == tag) << i;
+    return m;
+}
+
+static inline void bucket_load(_Atomic uint64_t *b, uint64_t *ws)
+{
+#pragma GCC unroll 8
+    for (int i = 0; i < BUCKET_SLOTS; i++)
+        ws[i] = LDSC(&b[i]);
+}
+
 
 /* Which index a bucket belongs to: the id index, the short-text key, or
  * SimHash band b >= 0. Lets a full bucket recognise slots whose record was
@@ -496,7 +595,7 @@ static inline bool slot_stale(const wc_dedup_t *d, const snap_t *s, uint64_t w, 
     else if (kind == SK_TEXT)
         tag = (s->meta & FL_SIM) ? ~0u : (uint32_t)(s->nk >> 44);
     else
-        tag = (s->meta & FL_SIM) ? (uint32_t)(rotr64(s->nk, d->band_lo[kind] + d->band_w[kind]) &
+        tag = (s->meta & FL_SIM) ? (uint32_t)(rotr64(s->nk, d->band_tag_rot[kind]) &
                                               0xfffffu)
                                  : ~0u;
     return tag != SLOT_TAG(w);
@@ -519,16 +618,25 @@ static inline bool tick12_expired(const wc_dedup_t *d, uint32_t tick, uint64_t w
  * original), else the slot of the oldest record that is not in flight.
  * Returns false if every slot belongs to an in-flight record. */
 static bool slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint32_t tick,
-                         int64_t now, int kind)
+                         int64_t now, int kind, const uint64_t *seen)
 {
     for (int attempt = 0; attempt < 64; attempt++) {
         uint64_t w[BUCKET_SLOTS];
         int victim = -1;
-        for (int i = 0; i < BUCKET_SLOTS; i++)
-            w[i] = atomic_load_explicit(&b[i], memory_order_acquire);
-        for (int i = 0; i < BUCKET_SLOTS && victim < 0; i++)
-            if (!w[i])
+        /* first attempt: the words the caller's scan just read (the CAS
+         * below fails and we re-load if one changed since) */
+        if (seen)
+            memcpy(w, seen, sizeof(w));
+        else
+            bucket_load(b, w);
+        seen = NULL;
+        /* the first empty slot, else the first whose tick says it expired */
+        for (int i = 0; i < BUCKET_SLOTS; i++) {
+            if (!w[i]) {
                 victim = i;
+                break;
+            }
+        }
         for (int i = 0; i < BUCKET_SLOTS && victim < 0; i++)
             if (tick12_expired(d, tick, w[i]))
                 victim = i;
@@ -613,10 +721,11 @@ static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now,
             return 0;
         _Atomic uint64_t *b = id_bucket(d, id);
         uint32_t tag = id_tag(id);
-        uint64_t lose = 0;
-        for (int i = 0; i < BUCKET_SLOTS && !lose; i++) {
-            uint64_t w = LDSC(&b[i]);
-            if (!w || SLOT_TAG(w) != tag || SLOT_REF(w) - 1 == xi)
+        uint64_t lose = 0, ws[BUCKET_SLOTS];
+        bucket_load(b, ws);
+        for (unsigned m = tag_mask(ws, tag); m && !lose; m &= m - 1) {
+            uint64_t w = ws[__builtin_ctz(m)];
+            if (!w || SLOT_REF(w) - 1 == xi)
                 continue;
             lose = id_conflict(d, xi, xg, id, SLOT_REF(w) - 1, now, depth);
         }
@@ -638,7 +747,7 @@ static void near_publish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xi, uint32_t
 {
     for (int b = 0; b < nk->n; b++)
         slot_publish(d, nk->b[b], SLOT_MAKE(xi, nk->tag[b], tick & TICK12), tick, now,
-                     nk->sim ? b : SK_TEXT);
+                     nk->sim ? b : SK_TEXT, nk->scanned ? nk->w[b] : NULL);
 }
 
 /* Near conflict between X and record ci: returns the Hamming distance if
@@ -723,10 +832,22 @@ static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t no
         }
         uint64_t best = 0;
         int best_h = INT_MAX;
+        const int kk = nk->sim ? d->k : 0;
         for (int b = 0; b < nk->n; b++) {
-            for (int i = 0; i < BUCKET_SLOTS; i++) {
-                uint64_t w = LDSC(&nk->b[b][i]);
-                if (!w || SLOT_REF(w) - 1 == xi || !near_prefilter(d, nk, b, w))
+            uint64_t ws[BUCKET_SLOTS];
+            bucket_load(nk->b[b], ws);
+            unsigned todo = 0xffu;
+            if (nk->scanned) {
+                /* only words that changed since near_lookup, or passed its
+                 * prefilter, need a look (see nkeys_t) */
+                todo = (nk->pass >> (b * BUCKET_SLOTS)) & 0xffu;
+#pragma GCC unroll 8
+                for (int i = 0; i < BUCKET_SLOTS; i++)
+                    todo |= (unsigned)(ws[i] != nk->w[b][i]) << i;
+            }
+            for (; todo; todo &= todo - 1) {
+                uint64_t w = ws[__builtin_ctz(todo)];
+                if (!w || SLOT_REF(w) - 1 == xi || !prefilter(nk->tag[b], kk, w))
                     continue;
                 uint64_t ref = 0;
                 int hd = near_conflict(d, xi, xg, &xs, SLOT_REF(w) - 1, now, depth, &ref);
@@ -749,9 +870,11 @@ static bool id_lookup(wc_dedup_t *d, _Atomic uint64_t *b, uint32_t tag, uint64_t
                       uint32_t *hi, snap_t *hs)
 {
     bool found = false;
-    for (int i = 0; i < BUCKET_SLOTS; i++) {
-        uint64_t w = LDSC(&b[i]);
-        if (!w || SLOT_TAG(w) != tag)
+    uint64_t ws[BUCKET_SLOTS];
+    bucket_load(b, ws);
+    for (unsigned m = tag_mask(ws, tag); m; m &= m - 1) {
+        uint64_t w = ws[__builtin_ctz(m)];
+        if (!w)
             continue;
         snap_t c;
         uint32_t ci = SLOT_REF(w) - 1;
@@ -771,15 +894,20 @@ static bool id_lookup(wc_dedup_t *d, _Atomic uint64_t *b, uint32_t tag, uint64_t
  * holds the key's own id (its id slot was evicted from a full id bucket)
  * is returned at once with *same_id set: the caller reports EXACT/REPLAY,
  * not a near-duplicate of itself. */
-static uint64_t near_lookup(wc_dedup_t *d, const nkeys_t *nk, uint64_t brand, uint64_t key,
+static uint64_t near_lookup(wc_dedup_t *d, nkeys_t *nk, uint64_t brand, uint64_t key,
                             uint64_t id, int64_t now, snap_t *same_id)
 {
     uint64_t best = 0;
     int best_h = INT_MAX;
+    uint32_t pass = 0;
+    const int kk = nk->sim ? d->k : 0;
     for (int b = 0; b < nk->n; b++) {
-        for (int i = 0; i < BUCKET_SLOTS; i++) {
-            uint64_t w = LDSC(&nk->b[b][i]);
-            if (!w || !near_prefilter(d, nk, b, w))
+        bucket_load(nk->b[b], nk->w[b]);
+        unsigned m = prefilter_mask(nk->w[b], nk->tag[b], kk);
+        pass |= m << (b * BUCKET_SLOTS);
+        for (; m; m &= m - 1) {
+            uint64_t w = nk->w[b][__builtin_ctz(m)];
+            if (!w)
                 continue;
             snap_t c;
             uint32_t ci = SLOT_REF(w) - 1;
@@ -797,6 +925,8 @@ static uint64_t near_lookup(wc_dedup_t *d, const nkeys_t *nk, uint64_t brand, ui
             }
         }
     }
+    nk->pass = pass;
+    nk->scanned = true;
     return best;
 }
 
@@ -1098,6 +1228,8 @@ wc_dedup_t *wc_dedup_create(const wc_dedup_config_t *cfg, char *errstr, size_t e
         int w = 64 / d->nbands + (b < 64 % d->nbands ? 1 : 0);
         d->band_lo[b] = (uint8_t)lo;
         d->band_w[b] = (uint8_t)w;
+        d->band_tag_rot[b] = (uint8_t)((lo + w) & 63);
+        d->band_mask[b] = w >= 64 ? ~0ULL : (1ULL << w) - 1;
         lo += w;
     }
     d->window_ms = cfg->window_ms;
@@ -1204,7 +1336,7 @@ int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_
      *    a near-dup of root) */
     uint32_t gen, xi = rec_alloc(d, now, &gen);
     rec_init(d, xi, gen, key, now, nkey, sim, root);
-    slot_publish(d, idb, SLOT_MAKE(xi, tag, tick & TICK12), tick, now, SK_ID);
+    slot_publish(d, idb, SLOT_MAKE(xi, tag, tick & TICK12), tick, now, SK_ID, NULL);
     uint64_t st = resolve_id(d, xi, gen, now, 0);
     if (ST_STATUS(st) == S_ID_LOST) {
         uint32_t hi;
