@@ -31,7 +31,11 @@
  *   the slots that still refer to it (its id bucket and, unless it lost its
  *   id claim, its near buckets): buckets then hold mostly live entries, a
  *   publish finds an empty slot instead of dereferencing up to 8 records
- *   to find a dead one, and scans skip empty words.
+ *   to find a dead one, and scans skip empty words. A record keeps the
+ *   numbers of its buckets (rec.bkt), so the allocator does not recompute
+ *   them and a check prefetches the buckets of the record it will recycle
+ *   next (those lines are cold: without the prefetch they were the main
+ *   cache misses of a first sighting).
  *
  * NEAR-DUP SEARCH: pigeonhole banding. The 64-bit SimHash is cut into
  *   B = min(k+1, 4) bands (k = max_hamming). Each original is indexed under
@@ -187,7 +191,11 @@ typedef struct rec {
     _Atomic uint64_t case_id[2];
     _Atomic uint64_t agg0; /* gen 16 | duplicates 24 | authors 24 */
     _Atomic uint64_t agg1; /* gen 16 | reach 48 */
-    uint64_t pad[4];
+    /* index buckets this record is published in (bucket numbers, 32 bits
+     * each: near bands 0-3, id): read when it is recycled (slots_clear),
+     * and one check ahead of that to prefetch them */
+    _Atomic uint64_t bkt[3];
+    uint64_t pad;
 } __attribute__((aligned(128))) rec_t;
 
 _Static_assert(sizeof(rec_t) == 128, "record is two cache lines");
@@ -399,8 +407,8 @@ static void bucket_clear(_Atomic uint64_t *b, uint32_t idx)
     }
 }
 
-static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t id, uint64_t brand,
-                        uint64_t nk, uint64_t meta);
+static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t meta,
+                        const uint64_t *bkt);
 
 /* Take the next reusable record of this thread's ring chunk and move it to
  * INIT with a new generation. Skips in-flight records. */
@@ -432,24 +440,28 @@ static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out)
         /* the old keys, to clear its index slots (consistent with st: any
          * writer of these fields moves state to INIT first, and then the
          * CAS below fails) */
-        uint64_t oid = LDA(&r->id_hash), obrand = LDA(&r->brand_hash);
-        uint64_t onk = LDA(&r->near_key), ometa = LDA(&r->meta);
+        uint64_t ometa = LDA(&r->meta);
+        uint64_t onb[3];
+        for (int i = 0; i < 3; i++)
+            onb[i] = LDA(&r->bkt[i]);
         if (!atomic_compare_exchange_strong_explicit(&r->state, &st, ST_MAKE(gen, S_INIT, 0),
                                                      memory_order_acq_rel, memory_order_relaxed))
             continue;
         if (live)
             tl.evicted_live++;
         if (st != 0)
-            slots_clear(d, idx, status, oid, obrand, onk, ometa);
+            slots_clear(d, idx, status, ometa, onb);
         *gen_out = gen;
         return idx;
     }
 }
 
 static void rec_init(wc_dedup_t *d, uint32_t idx, uint32_t gen, const wc_dedup_key_t *k,
-                     int64_t now, uint64_t nk, bool sim, uint64_t role_ref)
+                     int64_t now, uint64_t nk, bool sim, uint64_t role_ref, const uint64_t *bkt)
 {
     rec_t *r = &d->rec[idx];
+    for (int i = 0; i < 3; i++)
+        STR(&r->bkt[i], bkt[i]);
     STR(&r->id_hash, k->id_hash);
     STR(&r->brand_hash, k->brand_hash);
     STR(&r->near_key, nk);
@@ -523,16 +535,45 @@ static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim
  * records to find a dead one, and scans skip empty words cheaply. Slots of
  * in-flight records are never touched (a record in flight is never
  * recycled). A lost id claim never published near keys. */
-static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t id, uint64_t brand,
-                        uint64_t nk, uint64_t meta)
+static inline uint64_t bkt_num(const uint64_t *bkt, int i)
 {
-    bucket_clear(id_bucket(d, id), idx);
+    return (bkt[i / 2] >> (32 * (i & 1))) & 0xffffffffu;
+}
+
+static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t meta,
+                        const uint64_t *bkt)
+{
+    bucket_clear(d->id_slots + (bkt_num(bkt, 4) & d->id_bmask) * BUCKET_SLOTS, idx);
     if (status == S_ID_LOST)
         return;
-    nkeys_t k;
-    near_keys(d, brand, nk, (meta & FL_SIM) != 0, &k);
-    for (int b = 0; b < k.n; b++)
-        bucket_clear(k.b[b], idx);
+    int n = (meta & FL_SIM) ? d->nbands : 1;
+    for (int b = 0; b < n; b++)
+        bucket_clear(d->near_slots + (bkt_num(bkt, b) & d->near_bmask) * BUCKET_SLOTS, idx);
+}
+
+/* Prefetch the index buckets the allocator will empty when it recycles
+ * the next record of this thread's chunk (a hint: the record may change
+ * meanwhile; bucket numbers are masked, so the address is in the table),
+ * and the record after it, whose bucket numbers the next check reads. */
+static inline void recycle_prefetch(wc_dedup_t *d)
+{
+    if (tl.next >= tl.end)
+        return;
+    const rec_t *r = &d->rec[tl.next & d->cap_mask];
+    uint64_t bkt[3];
+    for (int i = 0; i < 3; i++)
+        bkt[i] = LD(&r->bkt[i]);
+    if (bkt[0] | bkt[1] | bkt[2]) {
+        __builtin_prefetch(d->id_slots + (bkt_num(bkt, 4) & d->id_bmask) * BUCKET_SLOTS, 1, 3);
+        for (int b = 0; b < d->nbands; b++)
+            __builtin_prefetch(d->near_slots + (bkt_num(bkt, b) & d->near_bmask) * BUCKET_SLOTS,
+                               1, 3);
+    }
+    if (tl.next + 1 < tl.end) {
+        const rec_t *r2 = &d->rec[(tl.next + 1) & d->cap_mask];
+        __builtin_prefetch(r2, 1, 3);
+        __builtin_prefetch((const char *)r2 + 64, 1, 3);
+    }
 }
 
 #define PC2(n) n, n + 1, n + 1, n + 2
@@ -1306,8 +1347,7 @@ int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_
     __builtin_prefetch(idb, 0, 3);
     for (int b = 0; b < nk.n; b++)
         __builtin_prefetch(nk.b[b], 0, 3);
-    if (tl.inst == d->inst && tl.next != tl.end)
-        __builtin_prefetch(&d->rec[tl.next & d->cap_mask], 1, 3);
+    recycle_prefetch(d);
 
     /* 1. exact: somebody holds this id */
     for (int guard = 0; guard < MAX_DEPTH; guard++) {
@@ -1335,7 +1375,10 @@ int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_
     /* 3. claim: a record for this id (an original candidate, or the id of
      *    a near-dup of root) */
     uint32_t gen, xi = rec_alloc(d, now, &gen);
-    rec_init(d, xi, gen, key, now, nkey, sim, root);
+    uint64_t bkt[3] = {0, 0, (uint64_t)((idb - d->id_slots) / BUCKET_SLOTS)};
+    for (int b = 0; b < nk.n; b++)
+        bkt[b / 2] |= (uint64_t)((nk.b[b] - d->near_slots) / BUCKET_SLOTS) << (32 * (b & 1));
+    rec_init(d, xi, gen, key, now, nkey, sim, root, bkt);
     slot_publish(d, idb, SLOT_MAKE(xi, tag, tick & TICK12), tick, now, SK_ID, NULL);
     uint64_t st = resolve_id(d, xi, gen, now, 0);
     if (ST_STATUS(st) == S_ID_LOST) {
