@@ -345,23 +345,39 @@ static void app_pause_assignment(wc_app_t *app, bool pause)
  * processed: its partition is rewound to it so nothing is skipped. */
 static void app_poll_blocked(wc_app_t *app)
 {
+    /* Messages returned while the assignment is paused are not processed:
+     * rewind each partition once, to the LOWEST offset returned for it
+     * (seeking per message would let the last seek skip earlier ones). */
     ssize_t n = rd_kafka_consume_batch_queue(app->cq, 0, app->cbatch, app->consume_batch);
+    if (n <= 0)
+        return;
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new((int)n);
     for (ssize_t i = 0; i < n; i++) {
         rd_kafka_message_t *msg = app->cbatch[i];
         if (!msg->err) {
-            rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(1);
-            rd_kafka_topic_partition_list_add(l, rd_kafka_topic_name(msg->rkt), msg->partition)
-                ->offset = msg->offset;
-            rd_kafka_error_t *e = rd_kafka_seek_partitions(app->consumer, l, 1000);
-            if (e) {
-                wc_warn("kafka", "rewind partition %d to %lld: %s", msg->partition,
-                        (long long)msg->offset, rd_kafka_error_string(e));
-                rd_kafka_error_destroy(e);
-            }
-            rd_kafka_topic_partition_list_destroy(l);
+            const char *topic = rd_kafka_topic_name(msg->rkt);
+            rd_kafka_topic_partition_t *tp =
+                rd_kafka_topic_partition_list_find(l, topic, msg->partition);
+            if (!tp)
+                rd_kafka_topic_partition_list_add(l, topic, msg->partition)->offset = msg->offset;
+            else if (msg->offset < tp->offset)
+                tp->offset = msg->offset;
         }
         rd_kafka_message_destroy(msg);
     }
+    if (l->cnt) {
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(app->consumer, l, 1000);
+        if (e) {
+            wc_warn("kafka", "rewind of %d paused partition(s): %s", l->cnt,
+                    rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+        }
+        for (int i = 0; i < l->cnt; i++)
+            if (l->elems[i].err)
+                wc_warn("kafka", "rewind partition %d to %lld: %s", l->elems[i].partition,
+                        (long long)l->elems[i].offset, rd_kafka_err2str(l->elems[i].err));
+    }
+    rd_kafka_topic_partition_list_destroy(l);
 }
 
 static void consume_some(wc_app_t *app)
