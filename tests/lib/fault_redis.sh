@@ -89,30 +89,6 @@ _fr_lag0() {
     [[ $("$WC_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["lag"])' "$j") == 0 ]]
 }
 
-_fr_dump_redis() {
-    local b k first
-    for b in kx ky; do
-        {
-            echo "{"
-            first=1
-            for k in $(wc_redis_cli --scan --pattern "wc:{$b}:cl:*"); do
-                [[ $first == 1 ]] || echo ","
-                first=0
-                printf '"%s": ' "${k#wc:\{$b\}:cl:}"
-                wc_redis_cli hgetall "$k" | "$WC_PYTHON" -c '
-import json, sys
-l = sys.stdin.read().split("\n")
-print(json.dumps(dict(zip(l[0::2], l[1::2]))))'
-            done
-            echo "}"
-        } >"$WC_WORK/redis_$b.json"
-        wc_redis_cli hgetall "wc:{$b}:st" | "$WC_PYTHON" -c '
-import json, sys
-l = sys.stdin.read().split("\n")
-print(json.dumps(dict(zip(l[0::2], l[1::2]))))' >"$WC_WORK/redis_st_$b.json"
-    done
-}
-
 # fr_finish exact|partial
 fr_finish() {
     local mode=$1 total
@@ -130,52 +106,8 @@ fr_finish() {
     # shellcheck disable=SC2034 # figures for the calling test
     read -r FR_LOST FR_DUPS FR_DLQ_DUPS < <("$WC_PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["lost"], s["duplicates"], s["dlq_duplicates"])' "$WC_WORK/summary.json")
     wc_log "outputs: $(cat "$WC_WORK/summary.json")"
-    _fr_dump_redis
-    "$WC_PYTHON" - "$WC_WORK" "$mode" <<'PY' >"$WC_WORK/counts.txt" ||
-import json, os, sys
-w, mode = sys.argv[1], sys.argv[2]
-cases = [json.loads(l) for l in open(os.path.join(w, "truth_cases.jsonl"))]
-inp = {}
-for l in open(os.path.join(w, "in.jsonl")):
-    m = json.loads(l); inp[m["id"]] = m
-bad = 0
-for b in ("kx", "ky"):
-    want_cl, want_cls = {}, {}
-    for c in cases:
-        if c["brand"] != b:
-            continue
-        want_cls[c["class"]] = want_cls.get(c["class"], 0) + 1
-        if c["class"] not in ("angry", "question"):
-            continue
-        ts = inp[c["mention_id"]]["created_at"]
-        for t in (c.get("topics") or ["general"])[:3]:
-            e = want_cl.setdefault("%s:%s" % (c["class"], t), {"tot": 0})
-            e["tot"] += 1
-            h = "h%d" % (ts // 3600000)
-            e[h] = e.get(h, 0) + 1
-    got = json.load(open(os.path.join(w, "redis_%s.json" % b)))
-    st = json.load(open(os.path.join(w, "redis_st_%s.json" % b)))
-    for k, e in want_cl.items():
-        g = got.get(k, {})
-        for f, v in e.items():
-            n = int(g.get(f, 0))
-            if n != v if mode == "exact" else n > v:
-                print("MISMATCH %s %s %s: redis %s truth %s" % (b, k, f, g.get(f), v)); bad += 1
-    for k in got:
-        if k not in want_cl:
-            print("EXTRA cluster %s %s" % (b, k)); bad += 1
-    tot = 0
-    for cls, v in want_cls.items():
-        n = int(st.get(cls, 0))
-        tot += n
-        if n != v if mode == "exact" else n > v:
-            print("MISMATCH %s class %s: redis %s truth %s" % (b, cls, st.get(cls), v)); bad += 1
-    if tot <= 0:
-        print("%s: nothing counted" % b); bad += 1
-    print("%s: %d clusters, classes %s, redis %s: %s" % (b, len(want_cl), want_cls,
-          {k: int(v) for k, v in st.items() if v.isdigit()}, "ok" if not bad else "DIFFERENT"))
-sys.exit(1 if bad else 0)
-PY
+    "${FR_GEN[@]}" compare --cases "$WC_WORK/truth_cases.jsonl" --input "$WC_WORK/in.jsonl" \
+        --redis-port "$WC_REDIS_PORT" --brands kx,ky --mode "$mode" >"$WC_WORK/counts.txt" ||
         wc_fail "window counts ($mode) differ from the ground truth: $(cat "$WC_WORK/counts.txt")"
     wc_log "window counts ($mode): $(tr '\n' ' ' <"$WC_WORK/counts.txt")"
     wc_daemon_stop webcared 25 || wc_fail "webcared exited with status $? on SIGTERM"

@@ -9,14 +9,17 @@ slots, every id and author is unique unless the scenario says otherwise.
   gen_windows.py burst    --brand B --count N --start-ms T --span-ms S
         outage complaints ("storing" / "outage"), nl and en
   gen_windows.py truth    --cases FILE --input FILE  (webcared classify output, input)
-        ground truth of the window counters: per (class, topic) the total
-        and per-hour counts, and per-class totals (JSON on stdout)
+  gen_windows.py compare  --cases FILE --input FILE --redis-port P --brands B1,B2 --mode exact|partial
+        the window and class counters in Redis against that ground truth
+        (truth: per brand, per (class, topic) the total and per-hour counts,
+        and per-class totals; `truth` prints it as JSON)
 
 Output: JSON lines on stdout (or --out FILE).
 """
 import argparse
 import json
 import random
+import subprocess
 import sys
 
 NL_OUTAGE = [
@@ -112,37 +115,88 @@ def cmd_burst(args):
     return out
 
 
-def cmd_truth(args):
-    per = {}
-    classes = {}
+def truth(cases_file, input_file):
+    """Ground truth of the window counters per brand, from `webcared classify`
+    output and the generated input (created_at in epoch ms):
+    {brand: {"clusters": {"class:topic": {"tot": n, "h<hour>": n}}, "classes": {cls: n}}}"""
     created = {}
-    for line in open(args.input):
+    for line in open(input_file):
         try:
             m = json.loads(line)
             created[m["id"]] = m["created_at"]
         except (ValueError, KeyError, TypeError):
             pass
-    for line in open(args.cases):
+    out = {}
+    for line in open(cases_file):
         c = json.loads(line)
+        if "brand" not in c or "class" not in c:
+            continue  # a line `webcared classify` rejected: the daemon DLQs it too
+        b = out.setdefault(c["brand"], {"clusters": {}, "classes": {}})
         cls = c["class"]
-        classes[cls] = classes.get(cls, 0) + 1
+        b["classes"][cls] = b["classes"].get(cls, 0) + 1
         if cls not in ("angry", "question"):
             continue
-        topics = c.get("topics") or ["general"]
         ts = created[c["mention_id"]]
-        for t in topics[:3]:
-            k = "%s:%s" % (cls, t)
-            e = per.setdefault(k, {"tot": 0, "hours": {}})
+        for t in (c.get("topics") or ["general"])[:3]:
+            e = b["clusters"].setdefault("%s:%s" % (cls, t), {"tot": 0})
             e["tot"] += 1
             h = "h%d" % (ts // 3600000)
-            e["hours"][h] = e["hours"].get(h, 0) + 1
-    json.dump({"clusters": per, "classes": classes}, sys.stdout, sort_keys=True)
+            e[h] = e.get(h, 0) + 1
+    return out
+
+
+def cmd_truth(args):
+    json.dump(truth(args.cases, args.input), sys.stdout, sort_keys=True)
     print()
+
+
+def redis_hash(port, key):
+    out = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(port), "hgetall", key],
+                         check=True, capture_output=True, text=True).stdout.split("\n")
+    return dict(zip(out[0::2], out[1::2]))
+
+
+def cmd_compare(args):
+    """Compare the window counters in Redis with the ground truth: exact
+    (every counter equal) or partial (Redis lost state: never above the
+    truth). Exit 1 with MISMATCH/EXTRA lines when they differ."""
+    want = truth(args.cases, args.input)
+    bad = 0
+    for b in args.brands.split(","):
+        w = want.get(b, {"clusters": {}, "classes": {}})
+        keys = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(args.redis_port), "--scan",
+                               "--pattern", "wc:{%s}:cl:*" % b],
+                              check=True, capture_output=True, text=True).stdout.split()
+        prefix = "wc:{%s}:cl:" % b
+        got = {k[len(prefix):]: redis_hash(args.redis_port, k) for k in keys}
+        st = redis_hash(args.redis_port, "wc:{%s}:st" % b)
+
+        def differs(n, v):
+            return n != v if args.mode == "exact" else n > v
+        for k, e in w["clusters"].items():
+            g = got.get(k, {})
+            for f, v in e.items():
+                if differs(int(g.get(f, 0)), v):
+                    print("MISMATCH %s %s %s: redis %s truth %s" % (b, k, f, g.get(f), v)); bad += 1
+        for k in got:
+            if k not in w["clusters"]:
+                print("EXTRA cluster %s %s" % (b, k)); bad += 1
+        tot = 0
+        for cls, v in w["classes"].items():
+            n = int(st.get(cls, 0))
+            tot += n
+            if differs(n, v):
+                print("MISMATCH %s class %s: redis %s truth %s" % (b, cls, st.get(cls), v)); bad += 1
+        if tot <= 0:
+            print("%s: nothing counted" % b); bad += 1
+        print("%s: %d clusters, classes %s, redis %s: %s" % (b, len(w["clusters"]), w["classes"],
+              {k: int(v) for k, v in st.items() if v.isdigit()}, "ok" if not bad else "DIFFERENT"))
+    sys.exit(1 if bad else 0)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("cmd", choices=["stream", "burst", "truth"])
+    ap.add_argument("cmd", choices=["stream", "burst", "truth", "compare"])
     ap.add_argument("--brand", default="acme")
     ap.add_argument("--count", type=int, default=100)
     ap.add_argument("--start-ms", type=int, default=0)
@@ -152,10 +206,15 @@ def main():
     ap.add_argument("--outage-share", type=float, default=0.05)
     ap.add_argument("--cases")
     ap.add_argument("--input", help="truth: the generated input (created_at in epoch ms)")
+    ap.add_argument("--redis-port", type=int, help="compare: the test redis-server")
+    ap.add_argument("--brands", default="kx,ky", help="compare: comma list")
+    ap.add_argument("--mode", choices=["exact", "partial"], default="exact")
     ap.add_argument("--out")
     args = ap.parse_args()
     if args.cmd == "truth":
         return cmd_truth(args)
+    if args.cmd == "compare":
+        return cmd_compare(args)
     rows = cmd_stream(args) if args.cmd == "stream" else cmd_burst(args)
     f = open(args.out, "w") if args.out else sys.stdout
     for m in rows:
