@@ -168,19 +168,6 @@ static int cmp_ref(const void *pa, const void *pb)
     return 0;
 }
 
-static void put_i64(wc_jsonw_t *w, int64_t v)
-{
-    char num[24], *p = num + sizeof(num);
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do {
-        *--p = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
-    if (v < 0)
-        *--p = '-';
-    wc_jsonw_raw(w, p, (size_t)(num + sizeof(num) - p));
-}
-
 int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
 {
     wc_jsonw_reset(out);
@@ -257,18 +244,18 @@ int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
         wc_jsonw_lit(out, "{\"p\":");
         wc_jsonw_cstr(out, key);
         wc_jsonw_lit(out, ",\"lo\":");
-        put_i64(out, lo);
+        wc_jsonw_i64(out, lo);
         wc_jsonw_lit(out, ",\"hi\":");
-        put_i64(out, hi);
+        wc_jsonw_i64(out, hi);
         wc_jsonw_lit(out, ",\"mn\":");
-        put_i64(out, mn == INT64_MAX ? 0 : mn);
+        wc_jsonw_i64(out, mn == INT64_MAX ? 0 : mn);
         wc_jsonw_lit(out, ",\"mx\":");
-        put_i64(out, mx);
+        wc_jsonw_i64(out, mx);
         wc_jsonw_lit(out, ",\"sc\":[");
         for (int c = 0; c < 5; c++) {
             if (c)
                 wc_jsonw_char(out, ',');
-            put_i64(out, (int64_t)sc[c]);
+            wc_jsonw_i64(out, (int64_t)sc[c]);
         }
         wc_jsonw_lit(out, "],\"cl\":[");
         for (size_t k = 0; k < agg.n; k++) {
@@ -280,9 +267,9 @@ int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
             wc_jsonw_char(out, ',');
             wc_jsonw_cstr(out, a->topic);
             wc_jsonw_char(out, ',');
-            put_i64(out, a->minute);
+            wc_jsonw_i64(out, a->minute);
             wc_jsonw_char(out, ',');
-            put_i64(out, a->count);
+            wc_jsonw_i64(out, a->count);
             wc_jsonw_char(out, ',');
             wc_jsonw_cstr(out, a->example ? a->example : "");
             for (int p = 0; p < a->nphrase; p++) {
@@ -310,13 +297,13 @@ int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
                 wc_jsonw_char(out, ',');
                 wc_jsonw_cstr(out, e->cls < 4 ? cls_names[e->cls] : "neutral");
                 wc_jsonw_char(out, ',');
-                put_i64(out, e->ts_ms);
+                wc_jsonw_i64(out, e->ts_ms);
                 wc_jsonw_char(out, ',');
-                put_i64(out, (int64_t)e->followers);
+                wc_jsonw_i64(out, (int64_t)e->followers);
                 wc_jsonw_char(out, ',');
-                put_i64(out, (int64_t)e->reshares);
+                wc_jsonw_i64(out, (int64_t)e->reshares);
                 wc_jsonw_char(out, ',');
-                put_i64(out, e->due_ms);
+                wc_jsonw_i64(out, e->due_ms);
                 wc_jsonw_char(out, ',');
                 wc_jsonw_cstr(out, wc_wbuf_s(b, e->mid));
                 wc_jsonw_char(out, ',');
@@ -331,9 +318,9 @@ int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
                 wc_jsonw_char(out, ',');
                 wc_jsonw_cstr(out, wc_wbuf_s(b, e->agent));
                 wc_jsonw_char(out, ',');
-                put_i64(out, e->ts_ms);
+                wc_jsonw_i64(out, e->ts_ms);
                 wc_jsonw_char(out, ',');
-                put_i64(out, e->resolved);
+                wc_jsonw_i64(out, e->resolved);
                 wc_jsonw_char(out, ']');
             }
         }
