@@ -13,10 +13,13 @@
  * 5, batch.num.messages 10000, queue.buffering.max.messages 1000000,
  * queue.buffering.max.kbytes 262144, payload copied (RD_KAFKA_MSG_F_COPY,
  * like webcared's output.c); consumer in a group, auto.offset.reset
- * earliest, queued.max.messages.kbytes 32768, batches of up to 1024 from
- * rd_kafka_consume_batch_queue(). Differences, on purpose in the
- * passthrough's favour (it is a ceiling): offsets are stored automatically
- * at consumption instead of after delivery, and there is one thread.
+ * earliest, queued.max.messages.kbytes 32768, fetch.wait.max.ms 10 (what
+ * bench/run.sh gives webcared: the mock cluster holds an empty fetch for the
+ * whole fetch.wait.max.ms instead of answering when data arrives), batches
+ * of up to 1024 taken without waiting for a full batch (bench/consume.h).
+ * Differences, on purpose in the passthrough's favour (it is a ceiling):
+ * offsets are stored automatically at consumption instead of after
+ * delivery, and there is one thread.
  *
  * Output partition = input partition and the output topic must have at
  * least as many partitions and start empty: then (the idempotent producer
@@ -26,6 +29,8 @@
  * Threads: one application thread (plus librdkafka's). SIGTERM/SIGINT: stop
  * consuming, flush the producer (10 s), close the consumer, exit 0.
  */
+#include "bench/consume.h"
+
 #include <librdkafka/rdkafka.h>
 
 #include <getopt.h>
@@ -118,7 +123,7 @@ int main(int argc, char **argv)
     if (pt_set(c, "bootstrap.servers", bootstrap) || pt_set(c, "client.id", "wc-passthrough") ||
         pt_set(c, "group.id", group) || pt_set(c, "auto.offset.reset", "earliest") ||
         pt_set(c, "enable.auto.commit", "true") ||
-        pt_set(c, "queued.max.messages.kbytes", "32768")) {
+        pt_set(c, "queued.max.messages.kbytes", "32768") || pt_set(c, "fetch.wait.max.ms", "10")) {
         rd_kafka_conf_destroy(c);
         goto out;
     }
@@ -140,7 +145,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "wc-passthrough: %s -> %s\n", input, output);
 
     while (!pt_stop) {
-        ssize_t got = rd_kafka_consume_batch_queue(q, 100, batch, 1024);
+        ssize_t got = wcb_consume_some(q, 100, batch, 1024);
         for (ssize_t i = 0; i < got; i++) {
             rd_kafka_message_t *m = batch[i];
             if (!m->err) {

@@ -40,6 +40,7 @@
  * report and exchanged to 0 by the collector) and a few atomic counters.
  */
 #include "bench/firehose.h"
+#include "bench/consume.h"
 #include "bench/hist.h"
 
 #include <librdkafka/rdkafka.h>
@@ -575,7 +576,7 @@ static void *collector_main(void *arg)
         prev[i] = proc_sample(b->o.watch_pid[i]);
 
     while (!atomic_load(&b->collector_stop)) {
-        ssize_t n = rd_kafka_consume_batch_queue(q, 50, batch, 1024);
+        ssize_t n = wcb_consume_some(q, 50, batch, 1024);
         uint64_t now_us = bench_us(b);
         for (ssize_t i = 0; i < n; i++) {
             if (!batch[i]->err)
