@@ -6,10 +6,13 @@
  * of the unigram table with the hash the normaliser already computed (a
  * hashtag tries its "#tag" key first, then the plain word; a '?'/'!' run is
  * looked up by its canonical form "?", "?!", "!" or "!!"). A slot that heads
- * a phrase triggers up to three phrase probes, longest first; a matched
- * phrase covers its tokens so "niet goed" does not also fire "goed". Hits are
- * recorded with their token position and clause number; function-word slots
- * carry nl/en evidence bits for language detection.
+ * a phrase starts a walk over the following tokens: one phrase probe per
+ * word, stopping at the first word sequence that no phrase starts with (the
+ * phrase table also holds the prefixes of longer phrases, see rules.c), so
+ * a head word that starts no phrase here costs one probe; the longest
+ * phrase found wins and covers its tokens so "niet goed" does not also fire
+ * "goed". Hits are recorded with their token position and clause number;
+ * function-word slots carry nl/en evidence bits for language detection.
  *
  * Pass 2 (over the few hits, after the language is known) applies the
  * actions whose language matches: class weights with negation (a negator
@@ -170,6 +173,41 @@ static int lang_of(const wc_mention_t *m)
     return RL_LANG_ANY; /* another language: "und" for the rules */
 }
 
+/* tokens a phrase may continue with (same clause is checked separately) */
+#define PHRASE_KINDS \
+    ((1u << WC_TOK_WORD) | (1u << WC_TOK_NUMBER) | (1u << WC_TOK_HASHTAG) | (1u << WC_TOK_EMOJI))
+
+/*
+ * Longest phrase starting at token i (its head slot says phrases of up to
+ * span words start here). The phrase table also holds every proper prefix
+ * (2+ words) of every longer phrase, flagged RL_F_PHEAD ("a longer phrase
+ * continues this one"; span 0 unless the prefix is a phrase itself, see
+ * rules.c), so the walk stops at the first word sequence that no phrase
+ * starts with: usually after one probe. Returns the slot and *len, or NULL.
+ */
+static const rl_slot_t *match_phrase(const wc_rules_t *r, const wc_token_t *tok, uint32_t ntok,
+                                     uint32_t i, uint32_t span, uint32_t *len)
+{
+    const rl_slot_t *best = NULL;
+    uint64_t h = rl_key(tok[i].hash);
+    for (uint32_t l = 2; l <= span && i + l - 1 < ntok; l++) {
+        const wc_token_t *u = &tok[i + l - 1];
+        if ((u->flags & WC_TOKF_BREAK) || !((PHRASE_KINDS >> (u->kind & 31)) & 1))
+            break;
+        h = rl_phrase_step(h, rl_key(u->hash));
+        const rl_slot_t *ps = rl_probe(r->phr, r->phr_mask, rl_key(h));
+        if (!ps)
+            break;
+        if (ps->span == l) {
+            best = ps;
+            *len = l;
+        }
+        if (!(ps->flags & RL_F_PHEAD))
+            break;
+    }
+    return best;
+}
+
 int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, int64_t now_ms,
                 wc_verdict_t *out)
 {
@@ -200,8 +238,6 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
         switch (t->kind) {
         case WC_TOK_WORD:
         case WC_TOK_NUMBER:
-            s = rl_probe(r->uni, r->uni_mask, rl_key(t->hash));
-            break;
         case WC_TOK_EMOJI:
             s = rl_probe(r->uni, r->uni_mask, rl_key(t->hash));
             break;
@@ -226,26 +262,8 @@ int wc_classify(const wc_rules_t *r, wc_classifier_t *c, const wc_mention_t *m, 
         if (i < covered || nh >= MAX_HITS)
             continue;
         if (WC_UNLIKELY(s->flags & RL_F_PHEAD)) {
-            /* prefix hashes of the following tokens in the same clause */
-            uint64_t h[RL_MAX_PHRASE + 1];
-            uint32_t maxl = 1;
-            h[1] = rl_key(t->hash);
-            for (uint32_t l = 2; l <= s->span && i + l - 1 < ntok; l++) {
-                const wc_token_t *u = &tok[i + l - 1];
-                if ((u->flags & WC_TOKF_BREAK) || u->kind > WC_TOK_EMOJI || u->kind == WC_TOK_HANDLE ||
-                    u->kind == WC_TOK_URL)
-                    break;
-                h[l] = rl_phrase_step(h[l - 1], rl_key(u->hash));
-                maxl = l;
-            }
-            const rl_slot_t *ps = NULL;
             uint32_t l;
-            for (l = maxl; l >= 2; l--) {
-                ps = rl_probe(r->phr, r->phr_mask, rl_key(h[l]));
-                if (ps && ps->span == l)
-                    break;
-                ps = NULL;
-            }
+            const rl_slot_t *ps = match_phrase(r, tok, ntok, i, s->span, &l);
             if (ps) {
                 c->hits[nh++] = (hit_t){ps->act, i, clause, ps->nact, (uint8_t)l, cstart};
                 covered = i + l;

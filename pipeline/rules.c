@@ -1313,7 +1313,15 @@ static void compile(ld_t *L)
         if (L->ents[i].type != ET_STOP)
             nact++;
     }
-    r->uni_mask = pow2_for(nuni) - 1;
+    /* proper prefixes (2+ words) of longer phrases also get a phrase slot
+     * (upper bound: each phrase of n words adds n - 2), see below */
+    for (size_t i = 0; i < L->nents; i++)
+        if (L->ents[i].n > 2)
+            nphr += L->ents[i].n - 2u;
+    /* the unigram table at load <= 1/4 (64 KiB -> 128 KiB for the shipped
+     * rules): fewer lookups walk past an occupied home slot; the hot words
+     * stay in cache either way */
+    r->uni_mask = pow2_for(nuni * 2) - 1;
     r->phr_mask = pow2_for(nphr) - 1;
     r->uni = wc_arena_alloc(&r->arena, sizeof(rl_slot_t) * (r->uni_mask + 1));
     r->phr = wc_arena_alloc(&r->arena, sizeof(rl_slot_t) * (r->phr_mask + 1));
@@ -1368,7 +1376,11 @@ static void compile(ld_t *L)
     for (uint32_t i = 0; i <= r->uni_mask; i++)
         if ((r->uni[i].flags & (RL_F_NL | RL_F_EN)) == (RL_F_NL | RL_F_EN))
             r->uni[i].flags &= (uint8_t) ~(RL_F_NL | RL_F_EN);
-    /* phrase heads */
+    /* phrase heads; in the phrase table, RL_F_PHEAD marks a word sequence
+     * that a longer phrase continues: every proper prefix of 2+ words of a
+     * phrase is there (a prefix that is no phrase itself has span 0 and no
+     * actions, so it never matches), and matching stops at the first
+     * sequence that is absent or not flagged (classify.c match_phrase) */
     for (size_t i = 0; i < L->nents; i++) {
         const ent_t *e = &L->ents[i];
         if (e->n < 2)
@@ -1377,6 +1389,11 @@ static void compile(ld_t *L)
         h->flags |= RL_F_PHEAD;
         if (h->span < e->n)
             h->span = e->n;
+        uint64_t ph = e->keys[0];
+        for (int l = 2; l < e->n; l++) {
+            ph = rl_phrase_step(ph, e->keys[l - 1]);
+            slot_insert(r->phr, r->phr_mask, rl_key(ph))->flags |= RL_F_PHEAD;
+        }
     }
 
     /* VIP */

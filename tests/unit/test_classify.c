@@ -130,6 +130,52 @@ WC_TEST(negation_nl_en)
     WC_CHECK(!has_reason(&v, "neg:nl:niet"));
 }
 
+/* Longest phrase wins; a prefix of a longer phrase that is no phrase itself
+ * never matches (rules.c stores such prefixes so that matching can stop at
+ * the first word sequence no phrase starts with). */
+WC_TEST(phrases_longest_match)
+{
+    static const char *const P = "language = any\n"
+                                 "[angry]\n"
+                                 "aa bb = 1\naa bb cc dd = 4\nxx yy zz = 3\nzz = 0.25\n"
+                                 "pp qq rr = 5\npp qq rr ss = 6\n"
+                                 "[happy]\n"
+                                 "bb = 0.5\ncc = 0.5\nyy = 0.5\n";
+    char err[512];
+    wc_rules_file_t f = {"phr.rules", P, strlen(P)};
+    wc_rules_t *r = wc_rules_load_mem(&f, 1, NULL, NULL, err, sizeof(err));
+    WC_CHECK(r != NULL);
+    if (!r)
+        return;
+    wc_verdict_t v = run(r, "aa bb cc dd", NULL);
+    WC_CHECK(NEAR(v.score[WC_CLASS_ANGRY], 4));
+    WC_CHECK(NEAR(v.score[WC_CLASS_HAPPY], 0));
+    WC_CHECK(has_reason(&v, "angry:any:aa bb cc dd"));
+    v = run(r, "aa bb cc ee", NULL); /* "aa bb cc" is only a prefix: "aa bb" + "cc" */
+    WC_CHECK(NEAR(v.score[WC_CLASS_ANGRY], 1));
+    WC_CHECK(NEAR(v.score[WC_CLASS_HAPPY], 0.5f));
+    WC_CHECK(has_reason(&v, "angry:any:aa bb"));
+    v = run(r, "aa bb cc", NULL);
+    WC_CHECK(NEAR(v.score[WC_CLASS_ANGRY], 1));
+    WC_CHECK(NEAR(v.score[WC_CLASS_HAPPY], 0.5f));
+    v = run(r, "xx yy zz", NULL); /* no 2-word phrase "xx yy": the 3-word one still matches */
+    WC_CHECK(NEAR(v.score[WC_CLASS_ANGRY], 3));
+    WC_CHECK(NEAR(v.score[WC_CLASS_HAPPY], 0));
+    v = run(r, "xx yy qq zz", NULL);
+    WC_CHECK(NEAR(v.score[WC_CLASS_ANGRY], 0.25f));
+    WC_CHECK(NEAR(v.score[WC_CLASS_HAPPY], 0.5f));
+    v = run(r, "xx yy. zz", NULL); /* a clause break ends a phrase */
+    WC_CHECK(NEAR(v.score[WC_CLASS_ANGRY], 0.25f));
+    WC_CHECK(NEAR(v.score[WC_CLASS_HAPPY], 0.5f));
+    v = run(r, "pp qq rr ss", NULL);
+    WC_CHECK(NEAR(v.score[WC_CLASS_ANGRY], 6));
+    v = run(r, "pp qq rr", NULL); /* a phrase that a longer one continues */
+    WC_CHECK(NEAR(v.score[WC_CLASS_ANGRY], 5));
+    v = run(r, "pp qq rr tt aa bb cc dd", NULL);
+    WC_CHECK(NEAR(v.score[WC_CLASS_ANGRY], 9));
+    wc_rules_release(r);
+}
+
 WC_TEST(intensifier_and_contrast)
 {
     wc_verdict_t v = run(mini, "heel slecht", NULL);
