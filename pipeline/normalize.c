@@ -274,7 +274,7 @@ typedef struct scan {
  */
 static int out_reserve(scan_t *x, size_t i, size_t need)
 {
-    size_t want = x->o + need + (x->len - i) + 8; /* 8: hash_tok reads up to 4 bytes past a token */
+    size_t want = x->o + need + (x->len - i) + 8; /* 8: hash_tok reads up to 7 bytes past a token */
     if (want <= x->n->folded_cap)
         return 0;
     size_t cap = (size_t)x->n->folded_cap * 2;
@@ -294,21 +294,26 @@ static int out_reserve(scan_t *x, size_t i, size_t need)
 /*
  * wc_hash64(p, len, WC_NORM_HASH_SEED), bit-exact (checked by
  * test_normalize), without the length-dependent branches that mispredict on
- * a stream of words of 2..12 letters. Reads p[0..max(len,4)): the folded
- * buffer always has slack after the text.
+ * a stream of words of 2..12 letters. For len 4..15 wc_hash64 reads
+ *   len 8..15: a = r4(p) << 32 | r4(p + 4), b = r4(p + len - 4) << 32 | r4(p + len - 8)
+ *   len 4..7:  a = r4(p) << 32 | r4(p),     b = r4(p + len - 4) << 32 | r4(p + len - 4)
+ * which is two 8-byte loads and a few selects; len 1..3 mixes three bytes.
+ * Reads p[0..len + 7): the folded buffer always has >= 8 bytes of slack
+ * after the text (bytes past the token only reach masked-out lanes).
  */
 static inline uint64_t hash_tok(const char *key, size_t len)
 {
-    if (WC_UNLIKELY(len > 16))
+    if (WC_UNLIKELY(len >= 16))
         return wc_hash64(key, len, WC_NORM_HASH_SEED);
     const uint8_t *p = (const uint8_t *)key;
     uint64_t seed = WC_NORM_HASH_SEED;
     seed ^= wc_hash_mix(seed ^ WC_HASH_P0, WC_HASH_P1);
+    const uint64_t big = len >= 8;
+    const uint64_t a8 = wc_hash_r8(p);
+    const uint64_t b8 = wc_hash_r8(p + (big ? len - 8 : (len < 4 ? 0 : len - 4)));
     uint64_t a_small = ((uint64_t)p[0] << 16) | ((uint64_t)p[len >> 1] << 8) | p[len - 1];
-    size_t lb = len < 4 ? 4 : len;
-    size_t q = (lb >> 3) << 2;
-    uint64_t a_big = (wc_hash_r4(p) << 32) | wc_hash_r4(p + q);
-    uint64_t b_big = (wc_hash_r4(p + lb - 4) << 32) | wc_hash_r4(p + lb - 4 - q);
+    uint64_t a_big = (a8 << 32) | (uint32_t)(a8 >> (big << 5));
+    uint64_t b_big = big ? b8 : (b8 << 32) | (uint32_t)b8;
     uint64_t m = -(uint64_t)(len >= 4);
     uint64_t a = (a_big & m) | (a_small & ~m);
     uint64_t b = b_big & m;
@@ -808,14 +813,6 @@ static inline uint64_t bits_at(const uint64_t *M, size_t i)
     return sh ? (M[b] >> sh) | (M[b + 1] << (64 - sh)) : M[b];
 }
 
-static inline int popcount64(uint64_t v)
-{
-    v = v - ((v >> 1) & 0x5555555555555555ULL);
-    v = (v & 0x3333333333333333ULL) + ((v >> 2) & 0x3333333333333333ULL);
-    v = (v + (v >> 4)) & 0x0f0f0f0f0f0f0f0fULL;
-    return (int)((v * 0x0101010101010101ULL) >> 56);
-}
-
 #define FAST_ABORT 1
 
 /* first position >= i (i inside a run) whose bit in M is clear */
@@ -907,9 +904,11 @@ static int norm_fast(scan_t *x)
                 if (WC_UNLIKELY(c < 'a')) { /* starts with A-Z or 0-9: CAPS or NUMBER? */
                     uint64_t lm = l == 64 ? ~0ULL : (1ULL << l) - 1;
                     uint64_t u = bits_at(M.u, i) & lm;
+                    uint64_t u2 = u & (u - 1); /* u without its lowest bit */
                     if (u) {
                         uint64_t d = bits_at(M.d, i) & lm;
-                        if (popcount64(u) >= 3 && (u | d) == lm && n->ncaps < UINT16_MAX) {
+                        if ((u2 & (u2 - 1)) != 0 /* >= 3 capitals */ && (u | d) == lm &&
+                            n->ncaps < UINT16_MAX) {
                             flags = WC_TOKF_CAPS;
                             n->ncaps++;
                         }
@@ -924,11 +923,18 @@ static int norm_fast(scan_t *x)
                 continue;
             }
         } else if (c == '@' || c == '#') {
-            /* "@handle" / "#tag" made of ASCII letters and digits only (an
-             * '_', apostrophe or non-ASCII letter goes to step()) */
+            /* "@handle" of ASCII letters, digits and '_' / "#tag" of ASCII
+             * letters and digits (an '_', apostrophe or non-ASCII letter in a
+             * tag goes to step()) */
             size_t j = i + 1;
             if (j < len && ((M.w[j >> 6] >> (j & 63)) & 1)) {
                 size_t e = run_end(M.w, j);
+                if (c == '@') /* handles take '_' too: "@acme_care" */
+                    while (e < len && s[e] == '_') {
+                        e++;
+                        if (e < len && ((M.w[e >> 6] >> (e & 63)) & 1))
+                            e = run_end(M.w, e);
+                    }
                 if (e - j <= 64 && (e >= len || (s[e] != '_' && (c == '@' || !word_cont[s[e]])))) {
                     if (WC_UNLIKELY(o != i))
                         memmove(f + o, f + i, e - i);

@@ -226,6 +226,43 @@ WC_TEST(fast_equals_scalar_samples)
         same_result(samples[i], strlen(samples[i]));
 }
 
+/* handles with '_' stay on the fast path; token hashes for every length
+ * (hash_tok has separate cases for 1..3, 4..7, 8..15 and >= 16 bytes) */
+WC_TEST(handles_underscores_and_token_lengths)
+{
+    norm("@acme_care @A_b_C @x__ @ab_ @_x @Acme_NL_ hi @acme_telecom's");
+    WC_CHECK_STR(tok(0), "acme_care");
+    WC_CHECK_EQ_INT(N.tok[0].kind, WC_TOK_HANDLE);
+    WC_CHECK_STR(tok(1), "a_b_c");
+    WC_CHECK_STR(tok(2), "x__");
+    WC_CHECK_STR(tok(3), "ab_");
+    WC_CHECK_STR(tok(4), "_x");
+    WC_CHECK_STR(tok(5), "acme_nl_");
+    WC_CHECK_STR(tok(7), "acme_telecom");
+    WC_CHECK_EQ_INT(N.tok[7].kind, WC_TOK_HANDLE);
+    check_hashes(&N);
+    static const char *const texts[] = {
+        "@acme_care @A_b_C @x__ @ab_ @_x @Acme_NL_ hi @acme_telecom's @a_é @b_😡 #a_b @c_#d",
+        "@abcdefghijklmnopqrstuvwxyz_abcdefghijklmnopqrstuvwxyz_abcdefghijklmnopqrstuvwxyz end",
+    };
+    for (size_t i = 0; i < WC_ARRAY_SIZE(texts); i++)
+        same_result(texts[i], strlen(texts[i]));
+    char buf[200];
+    for (size_t l = 1; l <= 40; l++) {
+        size_t o = 0;
+        for (size_t k = 0; k < l; k++)
+            buf[o++] = (char)('a' + k % 26);
+        buf[o++] = ' ';
+        for (size_t k = 0; k < l; k++)
+            buf[o++] = (char)('A' + (k * 7) % 26);
+        buf[o] = 0;
+        same_result(buf, o); /* the last token ends the text */
+        norm(buf);
+        WC_CHECK_EQ_INT(N.ntok, 2);
+        check_hashes(&N);
+    }
+}
+
 WC_TEST(fast_equals_scalar_random)
 {
     /* pseudo-random texts from a mix of ASCII, Dutch accents, emoji,
