@@ -12,8 +12,10 @@
  * For 1 and 2 threads (all sharing one table, disjoint key slices) it
  * reports lookups/s in total and per thread, best and median of --reps
  * runs, and the 1 -> 2 thread scaling. Two ways of calling the table are
- * timed: "check" (one wc_dedup_check per mention) and "batch" (what the
- * worker does: wc_dedup_prefetch for mention i+4 while checking i).
+ * timed: "check" (one wc_dedup_check per mention), "batch" (what the
+ * worker did: wc_dedup_prefetch for mention i+4 while checking i) and
+ * "api" (wc_dedup_check_batch, 256 mentions per call: what the worker
+ * should do; it computes each key's bucket addresses once).
  * "hit" times read-only lookups: every mention is a redelivery of one the
  * table holds (EXACT), the path a replay storm takes.
  * Finally "stage" adds building the key (SimHash over normalised tokens,
@@ -34,12 +36,15 @@
 
 #define T0 1700000000000LL
 
+enum { MODE_CHECK, MODE_PREFETCH, MODE_API, NMODES };
+static const char *const mode_name[NMODES] = {"check", "batch", "api"};
+
 typedef struct run {
     wc_dedup_t *d;
     const wc_dedup_key_t *keys;
     size_t n;
     int64_t t_start;
-    bool prefetch;
+    int mode; /* MODE_* */
     int64_t ns;
     pthread_barrier_t *bar;
 } run_t;
@@ -86,7 +91,19 @@ static void *run_thread(void *arg)
     wc_dedup_result_t res;
     pthread_barrier_wait(r->bar);
     int64_t t0 = wc_mono_ns();
-    if (r->prefetch) {
+    if (r->mode == MODE_API) {
+        enum { B = 256 };
+        const wc_dedup_key_t *kp[B];
+        wc_dedup_result_t rs[B], *rp[B];
+        for (size_t j = 0; j < B; j++)
+            rp[j] = &rs[j];
+        for (size_t i = 0; i < r->n; i += B) {
+            size_t m = WC_MIN((size_t)B, r->n - i);
+            for (size_t j = 0; j < m; j++)
+                kp[j] = &r->keys[i + j];
+            wc_dedup_check_batch(r->d, kp, rp, m, r->t_start + (int64_t)(i / 1000));
+        }
+    } else if (r->mode == MODE_PREFETCH) {
         for (size_t i = 0; i < r->n; i++) {
             if (i + 4 < r->n)
                 wc_dedup_prefetch(r->d, &r->keys[i + 4]);
@@ -108,7 +125,7 @@ static int cmp_dbl(const void *a, const void *b)
 
 /* One measurement: nt threads, each checking n fresh keys. Returns total
  * lookups/s (wall clock of the slowest thread). */
-static double measure(wc_dedup_t *d, wc_dedup_key_t **keys, int nt, size_t n, bool prefetch,
+static double measure(wc_dedup_t *d, wc_dedup_key_t **keys, int nt, size_t n, int mode,
                       uint64_t *base)
 {
     pthread_t th[8];
@@ -118,7 +135,7 @@ static double measure(wc_dedup_t *d, wc_dedup_key_t **keys, int nt, size_t n, bo
     for (int t = 0; t < nt; t++) {
         build_keys(keys[t], n, (uint64_t)t + 1, *base);
         r[t] = (run_t){.d = d, .keys = keys[t], .n = n, .t_start = T0 + (int64_t)(*base / 1000),
-                       .prefetch = prefetch, .bar = &bar};
+                       .mode = mode, .bar = &bar};
     }
     *base += n;
     for (int t = 0; t < nt; t++)
@@ -216,10 +233,11 @@ int main(int argc, char **argv)
     wc_dedup_config_default(&c);
     if (capacity)
         c.capacity = (uint32_t)capacity;
-    printf("dedup table: capacity %u, window %lld s, max_hamming %d, %zu MB; workload 70%% new, "
+    printf("dedup table: capacity %u, window %lld s, max_hamming %d, %zu MB (%zu bytes per entry); "
+           "workload 70%% new, "
            "20%% exact, 10%% near; %zu mentions per thread per run, %d runs\n",
            c.capacity, (long long)c.window_ms / 1000, c.max_hamming,
-           wc_dedup_memory_bytes(&c) >> 20, n, reps);
+           wc_dedup_memory_bytes(&c) >> 20, wc_dedup_memory_bytes(&c) / c.capacity, n, reps);
 
     wc_dedup_key_t *keys[8];
     for (int t = 0; t < max_threads; t++) {
@@ -227,8 +245,8 @@ int main(int argc, char **argv)
         if (!keys[t])
             return 1;
     }
-    double best1[2] = {0, 0}, med1[2] = {0, 0};
-    for (int mode = 0; mode < 2; mode++) {
+    double best1[NMODES] = {0}, med1[NMODES] = {0};
+    for (int mode = 0; mode < NMODES; mode++) {
         for (int nt = 1; nt <= max_threads; nt++) {
             wc_dedup_t *d = wc_dedup_create(&c, err, sizeof(err));
             if (!d) {
@@ -236,10 +254,10 @@ int main(int argc, char **argv)
                 return 1;
             }
             uint64_t base = 0;
-            measure(d, keys, nt, warm / (size_t)nt, mode == 1, &base); /* fill: steady state */
+            measure(d, keys, nt, warm / (size_t)nt, mode, &base); /* fill: steady state */
             double v[64];
             for (int r = 0; r < reps; r++)
-                v[r] = measure(d, keys, nt, n, mode == 1, &base);
+                v[r] = measure(d, keys, nt, n, mode, &base);
             qsort(v, (size_t)reps, sizeof(v[0]), cmp_dbl);
             double best = v[reps - 1], med = v[reps / 2];
             if (nt == 1) {
@@ -250,7 +268,7 @@ int main(int argc, char **argv)
             wc_dedup_stats(d, &st);
             printf("%-5s threads %d: median %6.2f M lookups/s (%5.2f M per thread), best %6.2f M"
                    "%s; evicted_live %llu\n",
-                   mode ? "batch" : "check", nt, med / 1e6, med / nt / 1e6, best / 1e6,
+                   mode_name[mode], nt, med / 1e6, med / nt / 1e6, best / 1e6,
                    nt > 1 ? "" : "", (unsigned long long)st.evicted_live);
             if (nt > 1)
                 printf("      scaling 1 -> %d threads: median x%.2f, best x%.2f\n", nt,
@@ -270,7 +288,7 @@ int main(int argc, char **argv)
             return 1;
         }
         uint64_t base = 0;
-        measure(d, keys, nt, n, true, &base); /* insert */
+        measure(d, keys, nt, n, MODE_API, &base); /* insert */
         for (int t = 0; t < nt; t++)
             for (size_t i = 0; i < n; i++)
                 keys[t][i].offset += 1000000000;
@@ -282,7 +300,7 @@ int main(int argc, char **argv)
             pthread_barrier_init(&bar, NULL, (unsigned)nt);
             for (int t = 0; t < nt; t++) {
                 rr[t] = (run_t){.d = d, .keys = keys[t], .n = n, .t_start = T0 + 1000,
-                                .prefetch = true, .bar = &bar};
+                                .mode = MODE_API, .bar = &bar};
                 pthread_create(&th[t], NULL, run_thread, &rr[t]);
             }
             int64_t max_ns = 1;

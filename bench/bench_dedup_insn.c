@@ -6,7 +6,10 @@
  * to steady state (--laps times its capacity in mentions: full, recycling)
  * with bench_dedup's stream (70% first sightings, 20% exact redeliveries,
  * 10% near-copies), then checks --n mentions of one kind in
- * measured_loop(), batched with prefetch of mention i+4 as the worker does:
+ * measured_loop(), batched: --api batch (default) calls wc_dedup_check_batch
+ * for 256 mentions at a time (what the worker should do), --api check
+ * calls wc_dedup_prefetch for mention i+4 and wc_dedup_check for i (what
+ * the worker did before the batch API; the "before" figures in DEDUP.md):
  *   mixed  the same stream
  *   new    first sightings only
  *   exact  redeliveries of the most recent mentions (read-only path)
@@ -20,7 +23,8 @@
  * 2^16 (the per-entry layout and bucket load are those of the 2^20 default,
  * the run stays short under callgrind), --laps 6, --n 50000.
  *
- *   bench_dedup_insn [--mode mixed|new|exact|all] [--capacity C] [--laps L] [--n N]
+ *   bench_dedup_insn [--mode mixed|new|exact|all] [--api batch|check] [--capacity C]
+ *                    [--laps L] [--n N]
  */
 #include "pipeline/dedup.h"
 #include "tests/unit/test_dedup_util.h"
@@ -68,10 +72,28 @@ static void build_keys(wc_dedup_key_t *k, size_t n, uint64_t stream, uint64_t ba
     }
 }
 
+static bool g_batch_api = true;
+
 static void check_all(wc_dedup_t *d, const wc_dedup_key_t *k, size_t n, int64_t t,
                       unsigned *count)
 {
     wc_dedup_result_t res;
+    if (g_batch_api) {
+        enum { B = 256 };
+        const wc_dedup_key_t *kp[B];
+        wc_dedup_result_t rs[B], *rp[B];
+        for (size_t i = 0; i < n; i += B) {
+            size_t m = WC_MIN((size_t)B, n - i);
+            for (size_t j = 0; j < m; j++) {
+                kp[j] = &k[i + j];
+                rp[j] = &rs[j];
+            }
+            wc_dedup_check_batch(d, kp, rp, m, t + (int64_t)(i / 1000));
+            for (size_t j = 0; j < m; j++)
+                count[rs[j].kind]++;
+        }
+        return;
+    }
     for (size_t i = 0; i < n; i++) {
         if (i + 4 < n)
             wc_dedup_prefetch(d, &k[i + 4]);
@@ -121,9 +143,9 @@ static int run(int mode, uint32_t capacity, size_t laps, size_t n)
     measured_loop(d, k, n, T0 + (int64_t)(warm / 1000), cm);
     int64_t ns = WC_MAX(wc_mono_ns() - t0, 1);
     static const char *names[] = {"mixed", "new", "exact"};
-    printf("%-5s capacity %u, warm %zu laps: %zu checks: new %u, replay %u, exact %u, near %u; "
-           "%.2f M checks/s (1 thread)\n",
-           names[mode], capacity, laps, n, cm[0], cm[1], cm[2], cm[3],
+    printf("%-5s capacity %u, warm %zu laps, api %s: %zu checks: new %u, replay %u, exact %u, "
+           "near %u; %.2f M checks/s (1 thread)\n",
+           names[mode], capacity, laps, g_batch_api ? "batch" : "check", n, cm[0], cm[1], cm[2], cm[3],
            (double)n / ((double)ns / 1e9) / 1e6);
     free(k);
     wc_dedup_destroy(d);
@@ -143,6 +165,12 @@ int main(int argc, char **argv)
                    : !strcmp(m, "exact") ? MODE_EXACT
                    : !strcmp(m, "all") ? -1
                                        : -2;
+        } else if (!strcmp(argv[i], "--api") && i + 1 < argc) {
+            const char *a = argv[++i];
+            if (!strcmp(a, "batch") || !strcmp(a, "check"))
+                g_batch_api = !strcmp(a, "batch");
+            else
+                mode = -2;
         } else if (!strcmp(argv[i], "--capacity") && i + 1 < argc) {
             capacity = strtoul(argv[++i], NULL, 10);
         } else if (!strcmp(argv[i], "--laps") && i + 1 < argc) {
@@ -155,7 +183,9 @@ int main(int argc, char **argv)
     }
     if (mode < -1 || capacity < WC_DEDUP_CAPACITY_MIN || capacity > (1u << 24) || laps < 1 ||
         laps > 64 || n < 100 || n > 100000000) {
-        fprintf(stderr, "usage: %s [--mode mixed|new|exact|all] [--capacity C] [--laps L] [--n N]\n",
+        fprintf(stderr,
+                "usage: %s [--mode mixed|new|exact|all] [--api batch|check] [--capacity C] "
+                "[--laps L] [--n N]\n",
                 argv[0]);
         return 2;
     }

@@ -35,7 +35,12 @@
  *   numbers of its buckets (rec.bkt), so the allocator does not recompute
  *   them and a check prefetches the buckets of the record it will recycle
  *   next (those lines are cold: without the prefetch they were the main
- *   cache misses of a first sighting).
+ *   cache misses of a first sighting), and where its owner's publishes put
+ *   its slots (rec.pos, a hint), so emptying a bucket is one load and one
+ *   CAS. A near-copy's owner empties its near slots as soon as the record
+ *   is final (DUP): buckets hold originals and in-flight records.
+ *   Bucket scans compare the 8 tags of a bucket at once (SSE2, scalar
+ *   fallback).
  *
  * NEAR-DUP SEARCH: pigeonhole banding. The 64-bit SimHash is cut into
  *   B = min(k+1, 4) bands (k = max_hamming). Each original is indexed under
@@ -57,8 +62,8 @@
  *
  * RECORD LIFE CYCLE (state word: gen 16 | status 3 | link 45 = idx 29 + gen 16)
  *   INIT       being written by its allocator (invisible)
- *   ID_TENT    published in the id index, id claim unresolved
- *              (link = the original for a near-dup candidate, else 0)
+ *   ID_TENT    published in the id index, id claim unresolved (link 0;
+ *              resolve_id still moves a record with a link straight to DUP)
  *   ID_LOST    lost the id claim (redelivery): dead, link -> winner
  *   UNPUB      won the id claim, publishing its near keys
  *   NEAR_TENT  near keys published, near claim unresolved
@@ -70,15 +75,24 @@
  *   CAS on the state word, so exactly one thread decides each one.
  *
  * EXACTLY ONE NEW FOR CONCURRENT FIRST SIGHTINGS
- *   A mention first looks up (no writes): an id holder -> EXACT/REPLAY; an
- *   ORIG within k -> it becomes a near-dup candidate. Otherwise, and for
- *   the near-dup candidate's own id, it allocates a record and claims:
- *     1. publish the slot (seq_cst CAS), then re-scan the bucket (seq_cst
+ *   A mention first looks its id up (no writes): a holder -> EXACT/REPLAY
+ *   (the read-only path of redeliveries). Otherwise it allocates a record
+ *   and claims, first its id, then (id won) its near keys:
+ *     1. publish the slot (seq_cst CAS), then scan the bucket (seq_cst
  *        loads). Store-buffering (Dekker) argument: of two conflicting
  *        records that both publish then scan, at least one sees the other.
- *        (The owner's near re-scan re-loads every slot but examines only
- *        words that changed since its lookup scan or passed the prefilter
- *        then: the prefilter is a function of the word.)
+ *        There is no read-only near lookup before publishing: the scan
+ *        after publishing is the lookup too. It finds the closest ORIG
+ *        within k (the record becomes its DUP: a near-copy) or none; an
+ *        ORIG that holds the record's own id (that id's slot was dropped
+ *        from a full id bucket) is taken at once and the mention reported
+ *        EXACT/REPLAY of it, not NEAR of itself. A record that found an
+ *        ORIG becomes its DUP without killing or helping in-flight records
+ *        (it never becomes an ORIG, so it cannot be one of two conflicting
+ *        originals); only a record without one resolves in-flight
+ *        conflicts (2.). So a near-copy publishes its near keys too (and
+ *        empties them once it is a DUP), a first sighting scans its near
+ *        buckets once instead of twice.
  *     2. conflicts are ordered by record index (a total order on in-flight
  *        records): a final record (id: won, near: ORIG) always wins; of two
  *        in-flight records the smaller index wins. The smaller one CASes
@@ -139,6 +153,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#if defined(__SSE2__) && !defined(WC_DEDUP_NO_SIMD)
+#include <emmintrin.h>
+#endif
 
 #define BUCKET_SLOTS 8
 #define NB_MAX 4 /* SimHash bands: min(k + 1, 4) */
@@ -195,7 +212,12 @@ typedef struct rec {
      * each: near bands 0-3, id): read when it is recycled (slots_clear),
      * and one check ahead of that to prefetch them */
     _Atomic uint64_t bkt[3];
-    uint64_t pad;
+    /* where the owner's publishes put its slots, 4 bits per bucket (near
+     * bands 0-3 at bit 4*b, id at bit 16): 0 unknown (scan the bucket),
+     * 1..8 slot + 1, 15 none. A hint, written by the owner after its
+     * publishes; a wrong one costs a bucket scan or leaves a stale slot
+     * (harmless: slots are hints too) */
+    _Atomic uint64_t pos;
 } __attribute__((aligned(128))) rec_t;
 
 _Static_assert(sizeof(rec_t) == 128, "record is two cache lines");
@@ -391,9 +413,27 @@ static inline _Atomic uint64_t *id_bucket(const wc_dedup_t *d, uint64_t id_hash)
 typedef struct nkeys nkeys_t;
 static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim, nkeys_t *o);
 
-/* Empty every slot of bucket b that refers to record idx. */
-static void bucket_clear(_Atomic uint64_t *b, uint32_t idx)
+#define POS_NONE 15u
+#define POS_ID 4
+static inline unsigned pos_get(uint64_t pos, int i)
 {
+    return (unsigned)(pos >> (4 * i)) & 15u;
+}
+
+/* Empty every slot of bucket b that refers to record idx: the one at the
+ * owner's position hint, or (no hint, or it does not refer to idx any
+ * more) every such slot of the bucket. */
+static void bucket_clear(_Atomic uint64_t *b, uint32_t idx, unsigned hint)
+{
+    if (hint == POS_NONE)
+        return;
+    if (hint >= 1 && hint <= BUCKET_SLOTS) {
+        uint64_t w = LD(&b[hint - 1]);
+        if (SLOT_REF(w) == idx + 1) {
+            cas_sc(&b[hint - 1], &w, 0);
+            return;
+        }
+    }
     uint64_t ws[BUCKET_SLOTS];
     unsigned m = 0;
 #pragma GCC unroll 8
@@ -408,7 +448,7 @@ static void bucket_clear(_Atomic uint64_t *b, uint32_t idx)
 }
 
 static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t meta,
-                        const uint64_t *bkt);
+                        const uint64_t *bkt, uint64_t pos);
 
 /* Take the next reusable record of this thread's ring chunk and move it to
  * INIT with a new generation. Skips in-flight records. */
@@ -444,13 +484,14 @@ static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out)
         uint64_t onb[3];
         for (int i = 0; i < 3; i++)
             onb[i] = LDA(&r->bkt[i]);
+        uint64_t opos = LDA(&r->pos);
         if (!atomic_compare_exchange_strong_explicit(&r->state, &st, ST_MAKE(gen, S_INIT, 0),
                                                      memory_order_acq_rel, memory_order_relaxed))
             continue;
         if (live)
             tl.evicted_live++;
         if (st != 0)
-            slots_clear(d, idx, status, ometa, onb);
+            slots_clear(d, idx, status, ometa, onb, opos);
         *gen_out = gen;
         return idx;
     }
@@ -462,6 +503,7 @@ static void rec_init(wc_dedup_t *d, uint32_t idx, uint32_t gen, const wc_dedup_k
     rec_t *r = &d->rec[idx];
     for (int i = 0; i < 3; i++)
         STR(&r->bkt[i], bkt[i]);
+    STR(&r->pos, 0);
     STR(&r->id_hash, k->id_hash);
     STR(&r->brand_hash, k->brand_hash);
     STR(&r->near_key, nk);
@@ -494,20 +536,11 @@ struct nkeys {
     bool sim;
     _Atomic uint64_t *b[NB_MAX];
     uint32_t tag[NB_MAX];
-    /* filled by near_lookup() (the owner's first scan): the words it read
-     * and which of them passed the prefilter. resolve_near() re-loads every
-     * slot after publishing (the publish-then-scan argument needs those
-     * loads) but skips a slot whose word is unchanged and was rejected by
-     * the prefilter then: the prefilter is a function of the word alone. */
-    bool scanned;
-    uint32_t pass; /* bit b * BUCKET_SLOTS + i */
-    uint64_t w[NB_MAX][BUCKET_SLOTS];
 };
 
 static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim, nkeys_t *o)
 {
     o->sim = sim;
-    o->scanned = false;
     if (!sim) {
         o->n = 1;
         o->b[0] = d->near_slots +
@@ -541,14 +574,16 @@ static inline uint64_t bkt_num(const uint64_t *bkt, int i)
 }
 
 static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t meta,
-                        const uint64_t *bkt)
+                        const uint64_t *bkt, uint64_t pos)
 {
-    bucket_clear(d->id_slots + (bkt_num(bkt, 4) & d->id_bmask) * BUCKET_SLOTS, idx);
+    bucket_clear(d->id_slots + (bkt_num(bkt, 4) & d->id_bmask) * BUCKET_SLOTS, idx,
+                 pos_get(pos, POS_ID));
     if (status == S_ID_LOST)
         return;
     int n = (meta & FL_SIM) ? d->nbands : 1;
     for (int b = 0; b < n; b++)
-        bucket_clear(d->near_slots + (bkt_num(bkt, b) & d->near_bmask) * BUCKET_SLOTS, idx);
+        bucket_clear(d->near_slots + (bkt_num(bkt, b) & d->near_bmask) * BUCKET_SLOTS, idx,
+                     pos_get(pos, b));
 }
 
 /* Prefetch the index buckets the allocator will empty when it recycles
@@ -576,6 +611,66 @@ static inline void recycle_prefetch(wc_dedup_t *d)
     }
 }
 
+/* Bit i set for every slot word ws[i] that is not empty and passes the
+ * prefilter (tag within kk bits), resp. has exactly this tag (tag_mask).
+ * These run for 8 slots of up to 5 buckets per check: with SSE2 (every
+ * x86-64) the 8 tags are compared at once (SWAR popcount in 32-bit lanes,
+ * about 4 instructions per slot instead of 13); the scalar code is the
+ * reference and the fallback. ws is a local copy (the atomic loads are
+ * done by bucket_load). */
+#if defined(__SSE2__) && !defined(WC_DEDUP_NO_SIMD)
+/* lanes: the low (tag | tick) and high (ref) 32-bit halves of 4 words */
+static inline void slot_halves(const uint64_t *ws, __m128i *lo, __m128i *hi)
+{
+    __m128 a = _mm_castsi128_ps(_mm_set_epi64x((long long)ws[1], (long long)ws[0]));
+    __m128 b = _mm_castsi128_ps(_mm_set_epi64x((long long)ws[3], (long long)ws[2]));
+    *lo = _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0)));
+    *hi = _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
+/* all-ones lanes where the slot must be skipped: empty (ref 0) or tag too far */
+static inline __m128i prefilter_bad4(const uint64_t *ws, __m128i tagv, __m128i kkv)
+{
+    const __m128i m20 = _mm_set1_epi32(0xfffff);
+    __m128i lo, hi;
+    slot_halves(ws, &lo, &hi);
+    __m128i x = _mm_xor_si128(_mm_and_si128(_mm_srli_epi32(lo, 12), m20), tagv);
+    x = _mm_sub_epi32(x, _mm_and_si128(_mm_srli_epi32(x, 1), _mm_set1_epi32(0x55555555)));
+    x = _mm_add_epi32(_mm_and_si128(x, _mm_set1_epi32(0x33333333)),
+                      _mm_and_si128(_mm_srli_epi32(x, 2), _mm_set1_epi32(0x33333333)));
+    x = _mm_and_si128(_mm_add_epi32(x, _mm_srli_epi32(x, 4)), _mm_set1_epi32(0x0f0f0f0f));
+    x = _mm_add_epi32(x, _mm_srli_epi32(x, 8));
+    x = _mm_and_si128(_mm_add_epi32(x, _mm_srli_epi32(x, 16)), _mm_set1_epi32(0x3f));
+    return _mm_or_si128(_mm_cmpgt_epi32(x, kkv), _mm_cmpeq_epi32(hi, _mm_setzero_si128()));
+}
+
+static inline unsigned lanes_to_mask(__m128i bad0, __m128i bad1)
+{
+    __m128i p = _mm_packs_epi32(bad0, bad1);
+    return ~(unsigned)_mm_movemask_epi8(_mm_packs_epi16(p, p)) & 0xffu;
+}
+
+static inline unsigned prefilter_mask(const uint64_t *ws, uint32_t tag, int kk)
+{
+    __m128i tagv = _mm_set1_epi32((int)tag), kkv = _mm_set1_epi32(kk);
+    return lanes_to_mask(prefilter_bad4(ws, tagv, kkv), prefilter_bad4(ws + 4, tagv, kkv));
+}
+
+static inline __m128i tag_bad4(const uint64_t *ws, __m128i tagv)
+{
+    __m128i lo, hi;
+    slot_halves(ws, &lo, &hi);
+    __m128i t = _mm_and_si128(_mm_srli_epi32(lo, 12), _mm_set1_epi32(0xfffff));
+    return _mm_or_si128(_mm_xor_si128(_mm_cmpeq_epi32(t, tagv), _mm_set1_epi32(-1)),
+                        _mm_cmpeq_epi32(hi, _mm_setzero_si128()));
+}
+
+static inline unsigned tag_mask(const uint64_t *ws, uint32_t tag)
+{
+    __m128i tagv = _mm_set1_epi32((int)tag);
+    return lanes_to_mask(tag_bad4(ws, tagv), tag_bad4(ws + 4, tagv));
+}
+#else
 #define PC2(n) n, n + 1, n + 1, n + 2
 #define PC4(n) PC2(n), PC2(n + 1), PC2(n + 1), PC2(n + 2)
 #define PC6(n) PC4(n), PC4(n + 1), PC4(n + 1), PC4(n + 2)
@@ -591,28 +686,24 @@ static inline bool prefilter(uint32_t tag, int kk, uint64_t w)
     return popc10[x & 1023u] + popc10[x >> 10] <= kk;
 }
 
-/* Bit i set for every slot word ws[i] that passes the prefilter
- * (branch-free, unrolled: this runs for 8 slots of 4 buckets per check).
- * An empty word (0) may pass too: callers skip it. */
 static inline unsigned prefilter_mask(const uint64_t *ws, uint32_t tag, int kk)
 {
     unsigned m = 0;
 #pragma GCC unroll 8
     for (int i = 0; i < BUCKET_SLOTS; i++)
-        m |= (unsigned)prefilter(tag, kk, ws[i]) << i;
+        m |= (unsigned)(ws[i] && prefilter(tag, kk, ws[i])) << i;
     return m;
 }
 
-/* Bit i set for every slot word ws[i] with exactly this id tag (an empty
- * word matches tag 0: callers skip it). */
 static inline unsigned tag_mask(const uint64_t *ws, uint32_t tag)
 {
     unsigned m = 0;
 #pragma GCC unroll 8
     for (int i = 0; i < BUCKET_SLOTS; i++)
-        m |= (unsigned)(SLOT_TAG(ws[i]) == tag) << i;
+        m |= (unsigned)(ws[i] && SLOT_TAG(ws[i]) == tag) << i;
     return m;
 }
+#endif
 
 static inline void bucket_load(_Atomic uint64_t *b, uint64_t *ws)
 {
@@ -657,20 +748,31 @@ static inline bool tick12_expired(const wc_dedup_t *d, uint32_t tick, uint64_t w
  * expired, else (bucket full) a dead slot (record recycled for another
  * key, expired, lost its id claim, or for near buckets no longer an
  * original), else the slot of the oldest record that is not in flight.
- * Returns false if every slot belongs to an in-flight record. */
-static bool slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint32_t tick,
-                         int64_t now, int kind, const uint64_t *seen)
+ * Returns the slot used, or -1 if every slot belongs to an in-flight record. */
+static int slot_publish_slow(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint32_t tick,
+                             int64_t now, int kind);
+
+static inline int slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint32_t tick,
+                               int64_t now, int kind)
+{
+    /* fast path: the first empty slot (buckets are emptied as records are
+     * recycled, so there usually is one within the first few words) */
+    for (int i = 0; i < BUCKET_SLOTS; i++) {
+        uint64_t w = LDSC(&b[i]);
+        if (!w && cas_sc(&b[i], &w, word))
+            return i;
+    }
+    return slot_publish_slow(d, b, word, tick, now, kind);
+}
+
+__attribute__((noinline)) static int slot_publish_slow(wc_dedup_t *d, _Atomic uint64_t *b,
+                                                       uint64_t word, uint32_t tick, int64_t now,
+                                                       int kind)
 {
     for (int attempt = 0; attempt < 64; attempt++) {
         uint64_t w[BUCKET_SLOTS];
         int victim = -1;
-        /* first attempt: the words the caller's scan just read (the CAS
-         * below fails and we re-load if one changed since) */
-        if (seen)
-            memcpy(w, seen, sizeof(w));
-        else
-            bucket_load(b, w);
-        seen = NULL;
+        bucket_load(b, w);
         /* the first empty slot, else the first whose tick says it expired */
         for (int i = 0; i < BUCKET_SLOTS; i++) {
             if (!w[i]) {
@@ -710,10 +812,10 @@ static bool slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint
                 tl.slot_evicted++;
         }
         if (cas_sc(&b[victim], &w[victim], word))
-            return true;
+            return victim;
     }
     tl.publish_failed++;
-    return false;
+    return -1;
 }
 
 /* ---- id claim (phase 1) ----------------------------------------------- */
@@ -783,12 +885,43 @@ static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now,
 static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth,
                              const nkeys_t *own);
 
-static void near_publish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xi, uint32_t tick,
-                         int64_t now)
+/* Publish X's near slots; returns their position hints (see rec.pos). */
+static uint64_t near_publish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xi, uint32_t tick,
+                             int64_t now)
 {
-    for (int b = 0; b < nk->n; b++)
-        slot_publish(d, nk->b[b], SLOT_MAKE(xi, nk->tag[b], tick & TICK12), tick, now,
-                     nk->sim ? b : SK_TEXT, nk->scanned ? nk->w[b] : NULL);
+    uint64_t pos = 0;
+    for (int b = 0; b < nk->n; b++) {
+        int p = slot_publish(d, nk->b[b], SLOT_MAKE(xi, nk->tag[b], tick & TICK12), tick, now,
+                             nk->sim ? b : SK_TEXT);
+        pos |= (uint64_t)(p >= 0 ? (unsigned)p + 1 : POS_NONE) << (4 * b);
+    }
+    return pos;
+}
+
+/* X (final, DUP) empties the near slots it published (position hints). */
+static void near_unpublish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xi, uint64_t npos)
+{
+    (void)d;
+    for (int b = 0; b < nk->n; b++) {
+        unsigned p = pos_get(npos, b);
+        if (p < 1 || p > BUCKET_SLOTS)
+            continue;
+        uint64_t w = LD(&nk->b[b][p - 1]);
+        if (SLOT_REF(w) == xi + 1)
+            cas_sc(&nk->b[b][p - 1], &w, 0);
+    }
+}
+
+/* Distance of record ci to X if it is a live record of X's brand and key
+ * kind within k (*c: its snapshot), else -1. */
+static inline int near_match(const wc_dedup_t *d, const snap_t *xs, uint32_t ci, int64_t now,
+                             snap_t *c)
+{
+    if (!rec_snap(&d->rec[ci], c) || c->brand != xs->brand || ((c->meta ^ xs->meta) & FL_SIM) ||
+        expired(d, now, c->t))
+        return -1;
+    int hd = (xs->meta & FL_SIM) ? popc64(c->nk ^ xs->nk) : (c->nk == xs->nk ? 0 : 99);
+    return hd > d->k ? -1 : hd;
 }
 
 /* Near conflict between X and record ci: returns the Hamming distance if
@@ -798,11 +931,8 @@ static int near_conflict(wc_dedup_t *d, uint32_t xi, uint32_t xg, const snap_t *
 {
     for (int guard = 0; guard < 1024; guard++) {
         snap_t c;
-        if (!rec_snap(&d->rec[ci], &c) || c.brand != xs->brand ||
-            ((c.meta ^ xs->meta) & FL_SIM) || expired(d, now, c.t))
-            return -1;
-        int hd = (xs->meta & FL_SIM) ? popc64(c.nk ^ xs->nk) : (c.nk == xs->nk ? 0 : 99);
-        if (hd > d->k)
+        int hd = near_match(d, xs, ci, now, &c);
+        if (hd < 0)
             return -1;
         unsigned cs = ST_STATUS(c.st);
         uint32_t cg = ST_GEN(c.st);
@@ -871,31 +1001,47 @@ static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t no
             cas_sc(&x->state, &st, ST_MAKE(xg, S_NEAR_TENT, 0));
             continue;
         }
+        /* pass 1 (the lookup): the closest original within k, and the
+         * in-flight records within k. An original with our own id (its id
+         * slot was dropped from a full id bucket) is taken at once. A
+         * record with an original within k becomes its DUP without killing
+         * or helping anybody: it never becomes an original, so it cannot be
+         * one of two conflicting originals. Only without one are in-flight
+         * conflicts resolved (pass 2, ordered by index, see above). */
         uint64_t best = 0;
         int best_h = INT_MAX;
         const int kk = nk->sim ? d->k : 0;
-        for (int b = 0; b < nk->n; b++) {
+        uint32_t later[NB_MAX * BUCKET_SLOTS];
+        int nlater = 0;
+        for (int b = 0; b < nk->n && best_h >= 0; b++) {
             uint64_t ws[BUCKET_SLOTS];
             bucket_load(nk->b[b], ws);
-            unsigned todo = 0xffu;
-            if (nk->scanned) {
-                /* only words that changed since near_lookup, or passed its
-                 * prefilter, need a look (see nkeys_t) */
-                todo = (nk->pass >> (b * BUCKET_SLOTS)) & 0xffu;
-#pragma GCC unroll 8
-                for (int i = 0; i < BUCKET_SLOTS; i++)
-                    todo |= (unsigned)(ws[i] != nk->w[b][i]) << i;
-            }
-            for (; todo; todo &= todo - 1) {
-                uint64_t w = ws[__builtin_ctz(todo)];
-                if (!w || SLOT_REF(w) - 1 == xi || !prefilter(nk->tag[b], kk, w))
+            for (unsigned todo = prefilter_mask(ws, nk->tag[b], kk); todo; todo &= todo - 1) {
+                uint32_t ci = SLOT_REF(ws[__builtin_ctz(todo)]) - 1;
+                snap_t c;
+                int hd = ci == xi ? -1 : near_match(d, &xs, ci, now, &c);
+                if (hd < 0)
                     continue;
-                uint64_t ref = 0;
-                int hd = near_conflict(d, xi, xg, &xs, SLOT_REF(w) - 1, now, depth, &ref);
-                if (hd >= 0 && hd < best_h) {
-                    best_h = hd;
-                    best = ref;
+                unsigned cs = ST_STATUS(c.st);
+                if (cs == S_ORIG && c.id == xs.id) {
+                    best = REF_MAKE(ci, ST_GEN(c.st));
+                    best_h = -1;
+                    break;
                 }
+                if (cs == S_ORIG && hd < best_h) {
+                    best_h = hd;
+                    best = REF_MAKE(ci, ST_GEN(c.st));
+                } else if (cs == S_UNPUB || cs == S_NEAR_TENT) {
+                    later[nlater++] = ci;
+                }
+            }
+        }
+        for (int i = 0; i < nlater && !best; i++) {
+            uint64_t ref = 0;
+            int hd = near_conflict(d, xi, xg, &xs, later[i], now, depth, &ref);
+            if (hd >= 0 && hd < best_h) {
+                best_h = hd;
+                best = ref;
             }
         }
         uint64_t nst = best ? ST_MAKE(xg, S_DUP, best) : ST_MAKE(xg, S_ORIG, 0);
@@ -929,46 +1075,6 @@ static bool id_lookup(wc_dedup_t *d, _Atomic uint64_t *b, uint32_t tag, uint64_t
         }
     }
     return found;
-}
-
-/* Best ORIG within k among the near buckets (0 if none). An ORIG that
- * holds the key's own id (its id slot was evicted from a full id bucket)
- * is returned at once with *same_id set: the caller reports EXACT/REPLAY,
- * not a near-duplicate of itself. */
-static uint64_t near_lookup(wc_dedup_t *d, nkeys_t *nk, uint64_t brand, uint64_t key,
-                            uint64_t id, int64_t now, snap_t *same_id)
-{
-    uint64_t best = 0;
-    int best_h = INT_MAX;
-    uint32_t pass = 0;
-    const int kk = nk->sim ? d->k : 0;
-    for (int b = 0; b < nk->n; b++) {
-        bucket_load(nk->b[b], nk->w[b]);
-        unsigned m = prefilter_mask(nk->w[b], nk->tag[b], kk);
-        pass |= m << (b * BUCKET_SLOTS);
-        for (; m; m &= m - 1) {
-            uint64_t w = nk->w[b][__builtin_ctz(m)];
-            if (!w)
-                continue;
-            snap_t c;
-            uint32_t ci = SLOT_REF(w) - 1;
-            if (!rec_snap(&d->rec[ci], &c) || ST_STATUS(c.st) != S_ORIG || c.brand != brand ||
-                ((c.meta & FL_SIM) != 0) != nk->sim || expired(d, now, c.t))
-                continue;
-            int hd = nk->sim ? popc64(c.nk ^ key) : (c.nk == key ? 0 : 99);
-            if (hd <= d->k && c.id == id) {
-                *same_id = c;
-                return REF_MAKE(ci, ST_GEN(c.st));
-            }
-            if (hd <= d->k && hd < best_h) {
-                best_h = hd;
-                best = REF_MAKE(ci, ST_GEN(c.st));
-            }
-        }
-    }
-    nk->pass = pass;
-    nk->scanned = true;
-    return best;
 }
 
 /* ---- distinct authors ------------------------------------------------- */
@@ -1100,6 +1206,14 @@ static bool result_near(wc_dedup_t *d, const wc_dedup_key_t *k, uint64_t root_re
         return false;
     memset(res, 0, sizeof(*res));
     result_from_root(&root, res);
+    if (root.s.id == k->id_hash) {
+        /* the original is this id's own first sighting, whose id slot was
+         * dropped from a full id bucket: a redelivery, not a copy of itself */
+        bool same = (int32_t)(root.s.meta >> 32) == k->partition && (int64_t)root.s.off == k->offset;
+        res->kind = same ? WC_DEDUP_REPLAY : WC_DEDUP_EXACT;
+        res->first_kind = WC_DEDUP_NEW;
+        return true;
+    }
     uint32_t new_author = 0;
     if (k->author_hash != root.s.author)
         new_author = (uint32_t)auth_insert(
@@ -1130,6 +1244,12 @@ static bool result_holder(wc_dedup_t *d, const wc_dedup_key_t *k, uint32_t hi, c
         return false;
     memset(res, 0, sizeof(*res));
     result_from_root(&root, res);
+    /* a DUP of an original with its own id: a redelivery of the original
+     * (see result_near), the original is the first sighting */
+    if (ST_STATUS(st) == S_DUP && root.s.id == h->id) {
+        h = &root.s;
+        st = root.s.st;
+    }
     bool same = (int32_t)(h->meta >> 32) == k->partition && (int64_t)h->off == k->offset;
     res->kind = same ? WC_DEDUP_REPLAY : WC_DEDUP_EXACT;
     res->first_kind = ST_STATUS(st) == S_ORIG ? WC_DEDUP_NEW : WC_DEDUP_NEAR;
@@ -1323,30 +1443,78 @@ void wc_dedup_stats(wc_dedup_t *d, wc_dedup_stats_t *st)
     st->author_evicted = LD(&d->st_author_evicted);
 }
 
+/* A key's bucket addresses and tags: computed once per mention (by
+ * wc_dedup_check_batch for the prefetch and the check together). */
+typedef struct plan {
+    _Atomic uint64_t *idb;
+    nkeys_t nk;
+} plan_t;
+
+static inline void plan_make(const wc_dedup_t *d, const wc_dedup_key_t *key, plan_t *p)
+{
+    p->idb = id_bucket(d, key->id_hash);
+    near_keys(d, key->brand_hash, key->simhash_valid ? key->simhash : key->text_hash,
+              key->simhash_valid != 0, &p->nk);
+}
+
+static inline void plan_prefetch(const plan_t *p)
+{
+    __builtin_prefetch(p->idb, 0, 3);
+    for (int b = 0; b < p->nk.n; b++)
+        __builtin_prefetch(p->nk.b[b], 0, 3);
+}
+
+static int check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t *p,
+                         int64_t now_ms, wc_dedup_result_t *res);
+
 void wc_dedup_prefetch(wc_dedup_t *d, const wc_dedup_key_t *key)
 {
-    nkeys_t nk;
-    __builtin_prefetch(id_bucket(d, key->id_hash), 0, 3);
-    near_keys(d, key->brand_hash, key->simhash_valid ? key->simhash : key->text_hash,
-              key->simhash_valid != 0, &nk);
-    for (int b = 0; b < nk.n; b++)
-        __builtin_prefetch(nk.b[b], 0, 3);
+    plan_t p;
+    plan_make(d, key, &p);
+    plan_prefetch(&p);
 }
 
 int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_dedup_result_t *res)
+{
+    plan_t p;
+    plan_make(d, key, &p);
+    plan_prefetch(&p);
+    return check_planned(d, key, &p, now_ms, res);
+}
+
+#define BATCH_AHEAD 4
+
+int wc_dedup_check_batch(wc_dedup_t *d, const wc_dedup_key_t *const *keys,
+                         wc_dedup_result_t *const *res, size_t n, int64_t now_ms)
+{
+    plan_t ring[BATCH_AHEAD + 1];
+    size_t pre = WC_MIN(n, (size_t)BATCH_AHEAD);
+    for (size_t i = 0; i < pre; i++) {
+        plan_make(d, keys[i], &ring[i]);
+        plan_prefetch(&ring[i]);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (i + BATCH_AHEAD < n) {
+            plan_t *q = &ring[(i + BATCH_AHEAD) % (BATCH_AHEAD + 1)];
+            plan_make(d, keys[i + BATCH_AHEAD], q);
+            plan_prefetch(q);
+        }
+        check_planned(d, keys[i], &ring[i % (BATCH_AHEAD + 1)], now_ms, res[i]);
+    }
+    return 0;
+}
+
+static int check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t *p,
+                         int64_t now_ms, wc_dedup_result_t *res)
 {
     int64_t now = clock_advance(d, now_ms);
     uint32_t tick = tick_of(d, now);
     tl_bind(d);
     bool sim = key->simhash_valid != 0;
     uint64_t nkey = sim ? key->simhash : key->text_hash;
-    _Atomic uint64_t *idb = id_bucket(d, key->id_hash);
+    _Atomic uint64_t *idb = p->idb;
     uint32_t tag = id_tag(key->id_hash);
-    nkeys_t nk;
-    near_keys(d, key->brand_hash, nkey, sim, &nk);
-    __builtin_prefetch(idb, 0, 3);
-    for (int b = 0; b < nk.n; b++)
-        __builtin_prefetch(nk.b[b], 0, 3);
+    const nkeys_t *nk = &p->nk;
     recycle_prefetch(d);
 
     /* 1. exact: somebody holds this id */
@@ -1363,24 +1531,21 @@ int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_
             return 0;
     }
 
-    /* 2. near: an original within k */
-    snap_t same;
-    same.st = 0;
-    uint64_t root = near_lookup(d, &nk, key->brand_hash, nkey, key->id_hash, now, &same);
-    if (same.st && result_holder(d, key, REF_IDX(root), &same, now, res))
-        return 0;
-    if (same.st)
-        root = 0; /* it vanished: claim as usual */
-
-    /* 3. claim: a record for this id (an original candidate, or the id of
-     *    a near-dup of root) */
+    /* 2. claim: a record for this id, published in the id index, then in
+     *    the near index; the scan after publishing finds an original within
+     *    k (we are a near-copy of it) or in-flight conflicts (see the design
+     *    comment). No read-only near lookup before: the post-publish scan is
+     *    the lookup. */
     uint32_t gen, xi = rec_alloc(d, now, &gen);
     uint64_t bkt[3] = {0, 0, (uint64_t)((idb - d->id_slots) / BUCKET_SLOTS)};
-    for (int b = 0; b < nk.n; b++)
-        bkt[b / 2] |= (uint64_t)((nk.b[b] - d->near_slots) / BUCKET_SLOTS) << (32 * (b & 1));
-    rec_init(d, xi, gen, key, now, nkey, sim, root, bkt);
-    slot_publish(d, idb, SLOT_MAKE(xi, tag, tick & TICK12), tick, now, SK_ID, NULL);
+    for (int b = 0; b < nk->n; b++)
+        bkt[b / 2] |= (uint64_t)((nk->b[b] - d->near_slots) / BUCKET_SLOTS) << (32 * (b & 1));
+    rec_init(d, xi, gen, key, now, nkey, sim, 0, bkt);
+    int ip = slot_publish(d, idb, SLOT_MAKE(xi, tag, tick & TICK12), tick, now, SK_ID);
+    uint64_t pos = (uint64_t)(ip >= 0 ? (unsigned)ip + 1 : POS_NONE) << (4 * POS_ID);
     uint64_t st = resolve_id(d, xi, gen, now, 0);
+    if (ST_STATUS(st) != S_UNPUB)
+        ST(&d->rec[xi].pos, pos | 0xffffu); /* no near slots */
     if (ST_STATUS(st) == S_ID_LOST) {
         uint32_t hi;
         snap_t h;
@@ -1389,10 +1554,18 @@ int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_
         return 0;
     }
     if (ST_STATUS(st) == S_UNPUB) {
-        near_publish(d, &nk, xi, tick, now);
+        uint64_t npos = near_publish(d, nk, xi, tick, now);
+        ST(&d->rec[xi].pos, pos | npos);
         uint64_t exp = st;
         cas_sc(&d->rec[xi].state, &exp, ST_MAKE(gen, S_NEAR_TENT, 0));
-        st = resolve_near(d, xi, gen, now, 0, &nk);
+        st = resolve_near(d, xi, gen, now, 0, nk);
+        if (ST_STATUS(st) == S_DUP) {
+            /* a near-copy: its near slots are dead (it is final and not an
+             * original), empty them now, or later copies of a campaign
+             * would dereference them */
+            near_unpublish(d, nk, xi, npos);
+            ST(&d->rec[xi].pos, pos | 0xffffu);
+        }
     }
     if (ST_STATUS(st) == S_DUP && result_near(d, key, ST_LINK(st), res))
         return 0;

@@ -131,6 +131,16 @@ void wc_dedup_key_init(wc_dedup_key_t *k, const wc_mention_t *m, const wc_norm_t
  * batch processing. Pure hint, no side effects. @locality any worker */
 void wc_dedup_prefetch(wc_dedup_t *d, const wc_dedup_key_t *key);
 
+/* Check n mentions in order: the same results as calling wc_dedup_check
+ * for keys[0..n-1] one after the other with this now_ms (res[i] for
+ * keys[i]), but each key's bucket addresses are computed once and the
+ * lines of mention i + 4 are prefetched while mention i is checked (what
+ * a wc_dedup_prefetch / wc_dedup_check loop does, with half the hashing).
+ * keys and res are the caller's; nothing is retained. Always returns 0.
+ * @locality any worker thread (lock-free) */
+int wc_dedup_check_batch(wc_dedup_t *d, const wc_dedup_key_t *const *keys,
+                         wc_dedup_result_t *const *res, size_t n, int64_t now_ms);
+
 typedef struct wc_dedup_stats {
     uint32_t capacity;          /* records (power of two) */
     size_t memory_bytes;        /* allocated table memory */

@@ -471,6 +471,69 @@ WC_TEST(dedup_evicted_id_slot_stays_exact)
     wc_dedup_destroy(d);
 }
 
+/* wc_dedup_check_batch gives what wc_dedup_check gives for the same keys
+ * in the same order: a mixed stream (first sightings, redeliveries,
+ * near-copies 1-2 bits away, a few short texts) into two equal tables, one
+ * checked one by one, the other in batches of uneven sizes (0, 1, < and >
+ * the prefetch distance). The table recycles (5 laps of a 1024 table). */
+WC_TEST(dedup_batch_api_same_results)
+{
+    enum { N = 5000 };
+    wc_dedup_t *d1 = mk(1024, 86400000, 3, 4), *d2 = mk(1024, 86400000, 3, 4);
+    static wc_dedup_key_t keys[N];
+    uint64_t s = 777;
+    int kinds[4] = {0};
+    for (int i = 0; i < N; i++) {
+        uint64_t x = tdu_rng(&s);
+        if (i > 16 && x % 10 < 2) {
+            keys[i] = keys[i - 1 - (int)((x >> 8) % 16)]; /* redelivery */
+            keys[i].offset += (x >> 20) % 2 ? 100000 : 0;
+            continue;
+        }
+        syn_key(&keys[i], (uint64_t)i, tdu_rng(&s), 1 + (x >> 60) % 3);
+        if (i > 16 && x % 10 < 4) {
+            const wc_dedup_key_t *o = &keys[i - 1 - (int)((x >> 8) % 16)];
+            keys[i].brand_hash = o->brand_hash;
+            keys[i].simhash = o->simhash ^ (1ULL << (x >> 24 & 63)) ^ (1ULL << (x >> 32 & 63));
+        }
+        keys[i].simhash_valid = x % 16 != 15;
+    }
+    static wc_dedup_result_t r1[N], r2[N];
+    for (int i = 0; i < N; i++)
+        WC_CHECK_EQ_INT(wc_dedup_check(d1, &keys[i], T0 + i, &r1[i]), 0);
+    static const int sizes[] = {0, 1, 3, 4, 5, 17, 256};
+    const wc_dedup_key_t *kp[256];
+    wc_dedup_result_t *rp[256];
+    for (int i = 0, j = 0; i < N; j++) {
+        int m = WC_MIN(sizes[j % 7], N - i);
+        for (int q = 0; q < m; q++) {
+            kp[q] = &keys[i + q];
+            rp[q] = &r2[i + q];
+        }
+        /* one now per batch: the same as the sequential run's clock for
+         * batches of one, the latest of it for longer ones (the window is
+         * a day: no expiry either way) */
+        WC_CHECK_EQ_INT(wc_dedup_check_batch(d2, kp, rp, (size_t)m, T0 + i), 0);
+        i += m;
+    }
+    int diff = 0;
+    for (int i = 0; i < N; i++) {
+        kinds[r1[i].kind]++;
+        diff += r1[i].kind != r2[i].kind || r1[i].first_kind != r2[i].first_kind ||
+                r1[i].case_id[0] != r2[i].case_id[0] || r1[i].case_id[1] != r2[i].case_id[1] ||
+                r1[i].duplicates != r2[i].duplicates ||
+                r1[i].distinct_authors != r2[i].distinct_authors || r1[i].reach != r2[i].reach ||
+                r1[i].hamming != r2[i].hamming;
+    }
+    WC_CHECK_EQ_INT(diff, 0);
+    WC_CHECK(kinds[WC_DEDUP_NEW] > N / 3);
+    WC_CHECK(kinds[WC_DEDUP_NEAR] > N / 20);
+    WC_CHECK(kinds[WC_DEDUP_EXACT] > N / 20);
+    WC_CHECK(kinds[WC_DEDUP_REPLAY] > N / 20);
+    wc_dedup_destroy(d1);
+    wc_dedup_destroy(d2);
+}
+
 int main(void)
 {
     return wc_test_run_all();
