@@ -1057,9 +1057,11 @@ static const uint8_t *parse_object(dec_t *d, const uint8_t *p, enum obj_kind kin
                 return fail_expected(d, ctx, p, "':'");
             p++;
         }
-        p = skip_ws(p, end);
-        if (WC_UNLIKELY(p >= end))
-            return fail_expected(d, ctx, p, "a JSON value");
+        if (WC_UNLIKELY(p >= end || ws_tab[*p])) {
+            p = skip_ws(p, end);
+            if (WC_UNLIKELY(p >= end))
+                return fail_expected(d, ctx, p, "a JSON value");
+        }
         if (f >= 0) {
             if (WC_UNLIKELY(seen & BIT(f)))
                 return fail(d, WC_DLQ_INVALID_VALUE, fname[f], kp, "duplicate key");
@@ -1070,6 +1072,13 @@ static const uint8_t *parse_object(dec_t *d, const uint8_t *p, enum obj_kind kin
         }
         if (WC_UNLIKELY(!p))
             return NULL;
+        /* compact JSON first: ',' right after the value, '"' right after it */
+        if (WC_LIKELY(p < end && *p == ',')) {
+            p++;
+            if (WC_UNLIKELY(p >= end || *p != '"'))
+                p = skip_ws(p, end);
+            continue;
+        }
         p = skip_ws(p, end);
         if (WC_LIKELY(p < end && *p == ',')) {
             p = skip_ws(p + 1, end);
@@ -1154,13 +1163,29 @@ int wc_mention_decode(wc_mention_t *m, const char *buf, size_t len,
 
 /* ------------------------------------------------------------- RFC 3339 -- */
 
-/* Two digits at s; *bad gets a non-zero bit if either is not a digit.
- * Branch-free so the fixed-width part of a timestamp is one check. */
+/* Two digits at s; *bad gets a non-zero bit if either is not a digit. */
 static inline int dig2(const uint8_t *s, unsigned *bad)
 {
     unsigned a = (unsigned)s[0] - '0', b = (unsigned)s[1] - '0';
     *bad |= (a > 9) | (b > 9);
     return (int)(a * 10 + b);
+}
+
+/* SWAR over 8 timestamp bytes: bit 7 of a lane in `lanes` is set in the
+ * result if that byte is not an ASCII digit. (A lane whose t + 0x76 carries
+ * into the next lane is itself flagged, so a carry never hides an error.) */
+static inline uint64_t swar_nondigit(uint64_t w, uint64_t lanes)
+{
+    const uint64_t t = (w ^ 0x3030303030303030ULL) & lanes; /* digit values */
+    return ((t + (0x7676767676767676ULL & lanes)) | t) & (0x8080808080808080ULL & lanes);
+}
+
+/* Lane k of the result = 10 * digit k + digit k+1 (two-digit numbers that
+ * start at lane k), for digit bytes that passed swar_nondigit(). */
+static inline uint64_t swar_pairs(uint64_t w, uint64_t lanes)
+{
+    const uint64_t t = (w ^ 0x3030303030303030ULL) & lanes;
+    return t * 10 + (t >> 8);
 }
 
 /* Days since 1970-01-01 of a proleptic Gregorian date, year 0..9999.
@@ -1179,14 +1204,26 @@ int wc_parse_rfc3339(const char *str, size_t len, int64_t *out_ms)
     /* YYYY-MM-DDTHH:MM:SS[.frac](Z|+hh:mm|-hh:mm) */
     static const uint8_t mdays[13] = {0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
     const uint8_t *s = (const uint8_t *)str;
-    unsigned bad = 0;
     if (len < 20)
         return WC_ERR_PARSE;
-    const int yh = dig2(s, &bad), yl = dig2(s + 2, &bad), mon = dig2(s + 5, &bad);
-    const int day = dig2(s + 8, &bad), hh = dig2(s + 11, &bad), mm = dig2(s + 14, &bad);
-    const int ss = dig2(s + 17, &bad);
-    bad |= (s[4] != '-') | (s[7] != '-') | (s[13] != ':') | (s[16] != ':');
-    bad |= (s[10] != 'T') & (s[10] != 't') & (s[10] != ' ');
+    /* bytes 0..19 as three little-endian words, checked and converted a
+     * word at a time: w0 = "YYYY-MM-", w1 = "DDTHH:mm", w2 = ":SS" + byte 19 */
+    uint64_t w0, w1;
+    uint32_t w2;
+    memcpy(&w0, s, 8);
+    memcpy(&w1, s + 8, 8);
+    memcpy(&w2, s + 16, 4);
+    const uint64_t D0 = 0x00ffff00ffffffffULL, D1 = 0xffff00ffff00ffffULL, D2 = 0xffff00ULL;
+    uint64_t bad = swar_nondigit(w0, D0) | swar_nondigit(w1, D1) | swar_nondigit(w2, D2);
+    bad |= (w0 & 0xff0000ff00000000ULL) ^ 0x2d00002d00000000ULL; /* '-' at 4 and 7 */
+    bad |= ((w1 >> 40) & 0xff) ^ ':'; /* ':' at 13 */
+    bad |= (w2 & 0xff) ^ ':';         /* ':' at 16 */
+    const uint8_t sep = (uint8_t)(w1 >> 16);
+    bad |= (sep != 'T') & (sep != 't') & (sep != ' ');
+    const uint64_t p0 = swar_pairs(w0, D0), p1 = swar_pairs(w1, D1), p2 = swar_pairs(w2, D2);
+    const int yh = (int)(p0 & 0xff), yl = (int)((p0 >> 16) & 0xff), mon = (int)((p0 >> 40) & 0xff);
+    const int day = (int)(p1 & 0xff), hh = (int)((p1 >> 24) & 0xff), mm = (int)((p1 >> 48) & 0xff);
+    const int ss = (int)((p2 >> 8) & 0xff);
     bad |= (mon < 1) | (mon > 12) | (day < 1) | (hh > 23) | (mm > 59) | (ss > 60);
     if (bad)
         return WC_ERR_PARSE;
@@ -1218,8 +1255,9 @@ int wc_parse_rfc3339(const char *str, size_t len, int64_t *out_ms)
     } else if (s[i] == '+' || s[i] == '-') {
         if (len - i < 6)
             return WC_ERR_PARSE;
-        const int oh = dig2(s + i + 1, &bad), om = dig2(s + i + 4, &bad);
-        if (bad || s[i + 3] != ':' || oh > 23 || om > 59)
+        unsigned obad = 0;
+        const int oh = dig2(s + i + 1, &obad), om = dig2(s + i + 4, &obad);
+        if (obad || s[i + 3] != ':' || oh > 23 || om > 59)
             return WC_ERR_PARSE;
         off_min = (s[i] == '-' ? -1 : 1) * (oh * 60 + om);
         i += 6;
