@@ -2,24 +2,29 @@
  * dedup_remote.c - cross-instance exact-duplicate claims in Redis (see
  * dedup_remote.h for the contract).
  *
- * DATA: per brand, hashes bucketed by time
- *     wc:dd:{<brand>}:<floor(now / window)>   field <16 hex id hash> = "<partition>:<offset>"
- *   The {brand} hash tag puts every key of one brand in one Redis Cluster
- *   slot, so one script call may touch the current and the previous
- *   bucket. A claim is looked up in both and written to the current one;
- *   the bucket hash expires as a whole 2 windows after it was last
- *   written, so a claim is remembered for at least one window and at most
- *   about two (no per-field TTL, no cleanup job, memory bounded by the
- *   traffic of two windows).
+ * DATA: one hash per time bucket, shared by all brands
+ *     wc:dd:{dd}:<floor(now / window)>
+ *         field <16 hex id hash><8 hex brand hash> = "<partition>:<offset>"
+ *         field "_" = sentinel: the bucket exists and has its TTL
+ *   The {dd} hash tag puts the buckets in one Redis Cluster slot, so one
+ *   script call may touch the current and the previous bucket. A claim is
+ *   looked up in both and written to the current one; a bucket expires 2
+ *   windows + 60 s after it was created (TTL set once, with its sentinel),
+ *   so a claim is remembered for at least one window and at most about
+ *   two (no per-field TTL, no cleanup job, memory bounded by the traffic
+ *   of two windows).
  *
- * COMMANDS: one EVALSHA per (batch, brand), all of a batch pipelined in
- *   one round trip; the script claims every id of the brand atomically and
- *   answers 0 new / 1 owned (same partition:offset: our replay) / 2 exists.
- *   At a worker batch of 256 mentions and a few brands per batch this is
- *   well under the 0.05 commands per mention budget. NOSCRIPT (script
- *   cache flushed, failover to a replica that never saw it) reloads the
- *   script and retries the batch once; a retry is harmless because a
- *   repeated claim with the same owner answers "owned".
+ * COMMANDS: one EVALSHA per worker batch (all brands; parts of at most
+ *   CLAIM_PART ids), and inside it a fixed number of Redis commands
+ *   whatever the number of ids: HMGET current bucket, HMGET previous
+ *   bucket (ids not found), HSET of the new claims, PEXPIRE once per
+ *   bucket. At a batch of 256 mentions: about 4 commands per 256 mentions
+ *   (0.016 per mention, counted by Redis including the script's calls).
+ *   The script answers per id 0 new / 1 owned (same partition:offset: our
+ *   replay) / 2 exists; ids of one call are claimed in order, atomically.
+ *   NOSCRIPT (script cache flushed, failover to a replica that never saw
+ *   it) reloads the script and retries the batch once; a retry is harmless
+ *   because a repeated claim with the same owner answers "owned".
  *
  * FAILURE: synchronous hiredis with a connect timeout and a command
  *   timeout (redisSetTimeout). Any error drops the connection; the next
@@ -39,29 +44,53 @@
 #include <string.h>
 #include <sys/time.h>
 
+/* KEYS[1] current bucket, KEYS[2] previous; ARGV[1] ttl ms, then pairs
+ * (field, owner). Redis commands per call, whatever the number of ids: one
+ * HMGET of the current bucket (with the sentinel field "_" that tells
+ * whether the bucket exists, i.e. needs its TTL), one HMGET of the
+ * previous bucket for the ids not found, one HSET of the new claims and,
+ * once per bucket, one PEXPIRE. */
 static const char claim_script[] =
     "local ttl = tonumber(ARGV[1])\n"
-    "local out = {}\n"
-    "local added = false\n"
-    "for i = 2, #ARGV, 2 do\n"
-    "  local id, owner = ARGV[i], ARGV[i + 1]\n"
-    "  local cur = redis.call('HGET', KEYS[1], id)\n"
-    "  if not cur then cur = redis.call('HGET', KEYS[2], id) end\n"
-    "  if not cur then\n"
-    "    redis.call('HSET', KEYS[1], id, owner)\n"
-    "    added = true\n"
-    "    out[#out + 1] = 0\n"
-    "  elseif cur == owner then\n"
-    "    out[#out + 1] = 1\n"
+    "local n = (#ARGV - 1) / 2\n"
+    "local f = {'_'}\n"
+    "for i = 1, n do f[i + 1] = ARGV[2 * i] end\n"
+    "local cur = redis.call('HMGET', KEYS[1], unpack(f))\n"
+    "local miss, mi = {}, {}\n"
+    "for i = 1, n do\n"
+    "  if not cur[i + 1] then miss[#miss + 1] = f[i + 1]; mi[#mi + 1] = i end\n"
+    "end\n"
+    "local have = {}\n"
+    "for i = 1, n do if cur[i + 1] then have[f[i + 1]] = cur[i + 1] end end\n"
+    "if #miss > 0 then\n"
+    "  local prev = redis.call('HMGET', KEYS[2], unpack(miss))\n"
+    "  for j = 1, #miss do if prev[j] then have[miss[j]] = prev[j] end end\n"
+    "end\n"
+    "local out, set = {}, {}\n"
+    "for i = 1, n do\n"
+    "  local id, owner = f[i + 1], ARGV[2 * i + 1]\n"
+    "  local c = have[id]\n"
+    "  if not c then\n"
+    "    have[id] = owner\n"
+    "    set[#set + 1] = id; set[#set + 1] = owner\n"
+    "    out[i] = 0\n"
+    "  elseif c == owner then\n"
+    "    out[i] = 1\n"
     "  else\n"
-    "    out[#out + 1] = 2\n"
+    "    out[i] = 2\n"
     "  end\n"
     "end\n"
-    "if added then redis.call('PEXPIRE', KEYS[1], ttl) end\n"
+    "if #set > 0 then\n"
+    "  if not cur[1] then set[#set + 1] = '_'; set[#set + 1] = '1' end\n"
+    "  redis.call('HSET', KEYS[1], unpack(set))\n"
+    "  if not cur[1] then redis.call('PEXPIRE', KEYS[1], ttl) end\n"
+    "end\n"
     "return out\n";
 
 #define KEY_MAX 128
 #define OWNER_MAX 32
+#define FIELD_LEN 24     /* 16 hex id hash + 8 hex brand hash */
+#define CLAIM_PART 1024  /* claims per EVALSHA (Lua unpack() stays small) */
 
 struct wc_dedup_remote {
     char *host;
@@ -76,8 +105,7 @@ struct wc_dedup_remote {
     wc_dedup_remote_stats_t st;
     /* per-call scratch, grown as needed */
     size_t cap;
-    int *group;          /* claim -> group index */
-    char (*idhex)[17];
+    char (*field)[FIELD_LEN + 1];
     char (*owner)[OWNER_MAX];
     const char **argv;
     size_t *argvlen;
@@ -130,8 +158,7 @@ void wc_dedup_remote_destroy(wc_dedup_remote_t *r)
         redisFree(r->c);
     free(r->host);
     free(r->password);
-    free(r->group);
-    free(r->idhex);
+    free(r->field);
     free(r->owner);
     free(r->argv);
     free(r->argvlen);
@@ -143,29 +170,13 @@ void wc_dedup_remote_stats(const wc_dedup_remote_t *r, wc_dedup_remote_stats_t *
     *st = r->st;
 }
 
-static bool brand_safe(const char *b, size_t n)
-{
-    if (n == 0 || n > 64)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char ch = b[i];
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '.' || ch == '_' || ch == '-'))
-            return false;
-    }
-    return true;
-}
-
 size_t wc_dedup_remote_key(const wc_dedup_remote_t *r, const char *brand, size_t brand_len,
                            int64_t now_ms, int prev, char *out, size_t out_size)
 {
+    (void)brand;
+    (void)brand_len;
     long long bucket = (long long)(now_ms / r->window_ms) - (prev ? 1 : 0);
-    int n;
-    if (brand_safe(brand, brand_len))
-        n = snprintf(out, out_size, "wc:dd:{%.*s}:%lld", (int)brand_len, brand, bucket);
-    else
-        n = snprintf(out, out_size, "wc:dd:{#%016llx}:%lld",
-                     (unsigned long long)wc_hash64(brand, brand_len, 0x62726e64ULL), bucket);
+    int n = snprintf(out, out_size, "wc:dd:{dd}:%lld", bucket);
     return n < 0 ? 0 : WC_MIN((size_t)n, out_size - 1);
 }
 
@@ -260,51 +271,48 @@ static int grow(wc_dedup_remote_t *r, size_t n)
     if (n <= r->cap)
         return 0;
     size_t cap = WC_MAX(n, 256);
-    int *g = realloc(r->group, cap * sizeof(*g));
-    if (g)
-        r->group = g;
-    char(*ih)[17] = realloc(r->idhex, cap * sizeof(*ih));
-    if (ih)
-        r->idhex = ih;
+    size_t av_n = WC_MIN(cap, CLAIM_PART) * 2 + 8;
+    char(*fl)[FIELD_LEN + 1] = realloc(r->field, cap * sizeof(*fl));
+    if (fl)
+        r->field = fl;
     char(*ow)[OWNER_MAX] = realloc(r->owner, cap * sizeof(*ow));
     if (ow)
         r->owner = ow;
-    const char **av = realloc(r->argv, (cap * 2 + 8) * sizeof(*av));
+    const char **av = realloc(r->argv, av_n * sizeof(*av));
     if (av)
         r->argv = av;
-    size_t *al = realloc(r->argvlen, (cap * 2 + 8) * sizeof(*al));
+    size_t *al = realloc(r->argvlen, av_n * sizeof(*al));
     if (al)
         r->argvlen = al;
-    if (!g || !ih || !ow || !av || !al)
+    if (!fl || !ow || !av || !al)
         return WC_ERR_NOMEM;
     r->cap = cap;
     return 0;
 }
 
-/* Send one EVALSHA per brand group (pipelined), read the answers. Returns
- * 0, 1 if a NOSCRIPT reply was seen (nothing else wrong), or an error. */
-static int claim_once(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, int ngroups,
-                      const int *first, int64_t now_ms, char *errstr, size_t errstr_size)
+/* Send one EVALSHA per part of at most CLAIM_PART claims (pipelined), read
+ * the answers. Returns 0, 1 if a NOSCRIPT reply was seen (nothing else
+ * wrong), or an error. */
+static int claim_once(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, int64_t now_ms,
+                      char *errstr, size_t errstr_size)
 {
     char keys[2][KEY_MAX], ttl[24];
     int noscript = 0;
+    size_t nparts = (n + CLAIM_PART - 1) / CLAIM_PART;
     snprintf(ttl, sizeof(ttl), "%lld", (long long)(2 * r->window_ms + 60000));
-    for (int g = 0; g < ngroups; g++) {
-        const wc_dedup_claim_t *b = &c[first[g]];
+    for (size_t g = 0; g < nparts; g++) {
+        size_t lo = g * CLAIM_PART, hi = WC_MIN(n, lo + CLAIM_PART);
         int a = 0;
         r->argv[a] = "EVALSHA", r->argvlen[a++] = 7;
         r->argv[a] = r->sha, r->argvlen[a++] = 40;
         r->argv[a] = "2", r->argvlen[a++] = 1;
         for (int k = 0; k < 2; k++) {
-            r->argvlen[a] = wc_dedup_remote_key(r, b->brand, b->brand_len, now_ms, k, keys[k],
-                                                sizeof(keys[k]));
+            r->argvlen[a] = wc_dedup_remote_key(r, NULL, 0, now_ms, k, keys[k], sizeof(keys[k]));
             r->argv[a++] = keys[k];
         }
         r->argv[a] = ttl, r->argvlen[a++] = strlen(ttl);
-        for (size_t i = (size_t)first[g]; i < n; i++) {
-            if (r->group[i] != g)
-                continue;
-            r->argv[a] = r->idhex[i], r->argvlen[a++] = 16;
+        for (size_t i = lo; i < hi; i++) {
+            r->argv[a] = r->field[i], r->argvlen[a++] = FIELD_LEN;
             r->argv[a] = r->owner[i], r->argvlen[a++] = strlen(r->owner[i]);
         }
         /* keys are copied into hiredis' output buffer here */
@@ -313,7 +321,8 @@ static int claim_once(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, int n
         r->st.commands++;
     }
     int rc = 0;
-    for (int g = 0; g < ngroups; g++) {
+    for (size_t g = 0; g < nparts; g++) {
+        size_t lo = g * CLAIM_PART, hi = WC_MIN(n, lo + CLAIM_PART);
         redisReply *rep = NULL;
         if (redisGetReply(r->c, (void **)&rep) != REDIS_OK || !rep)
             return reply_err(r, errstr, errstr_size, "EVALSHA");
@@ -327,10 +336,7 @@ static int claim_once(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, int n
             freeReplyObject(rep);
             continue;
         }
-        size_t want = 0;
-        for (size_t i = (size_t)first[g]; i < n; i++)
-            want += r->group[i] == g;
-        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != want) {
+        if (rep->type != REDIS_REPLY_ARRAY || rep->elements != hi - lo) {
             if (!rc) {
                 wc_errstr_set(errstr, errstr_size, "EVALSHA: unexpected reply");
                 rc = WC_ERR_PARSE;
@@ -338,11 +344,8 @@ static int claim_once(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, int n
             freeReplyObject(rep);
             continue;
         }
-        size_t e = 0;
-        for (size_t i = (size_t)first[g]; i < n && e < want; i++) {
-            if (r->group[i] != g)
-                continue;
-            const redisReply *x = rep->element[e++];
+        for (size_t i = lo; i < hi; i++) {
+            const redisReply *x = rep->element[i - lo];
             long long v = x->type == REDIS_REPLY_INTEGER ? x->integer : -1;
             if (v < 0 || v > 2) {
                 if (!rc) {
@@ -364,6 +367,7 @@ int wc_dedup_remote_claim(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, i
                           char *errstr, size_t errstr_size)
 {
     char dummy[8];
+    int rc;
     if (!errstr) {
         errstr = dummy;
         errstr_size = sizeof(dummy);
@@ -375,25 +379,19 @@ int wc_dedup_remote_claim(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, i
         r->st.errors++;
         return WC_ERR_NOMEM;
     }
-    /* group by brand (a batch has few brands) */
-    int first[256], ngroups = 0, rc;
-    size_t total = n;
+    /* field = id hash + brand hash (claims of all brands share the bucket);
+     * the brand hash is computed once per run of equal brands */
+    const char *pb = NULL;
+    size_t pbl = 0;
+    uint32_t bh = 0;
     for (size_t i = 0; i < n; i++) {
-        int g;
-        for (g = 0; g < ngroups; g++) {
-            const wc_dedup_claim_t *b = &c[first[g]];
-            if (b->brand_len == c[i].brand_len && !memcmp(b->brand, c[i].brand, b->brand_len))
-                break;
+        if (!pb || pbl != c[i].brand_len || memcmp(pb, c[i].brand, pbl)) {
+            pb = c[i].brand;
+            pbl = c[i].brand_len;
+            bh = (uint32_t)wc_hash64(pb, pbl, 0x62726e64ULL);
         }
-        if (g == ngroups) {
-            if (ngroups == (int)WC_ARRAY_SIZE(first)) {
-                n = i; /* more brands than one call handles: the rest after this part */
-                break;
-            }
-            first[ngroups++] = (int)i;
-        }
-        r->group[i] = g;
-        snprintf(r->idhex[i], sizeof(r->idhex[i]), "%016llx", (unsigned long long)c[i].id_hash);
+        snprintf(r->field[i], sizeof(r->field[i]), "%016llx%08x", (unsigned long long)c[i].id_hash,
+                 (unsigned)bh);
         snprintf(r->owner[i], sizeof(r->owner[i]), "%d:%lld", c[i].partition,
                  (long long)c[i].offset);
     }
@@ -402,7 +400,7 @@ int wc_dedup_remote_claim(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, i
         return rc;
     }
     for (int attempt = 0;; attempt++) {
-        rc = claim_once(r, c, n, ngroups, first, now_ms, errstr, errstr_size);
+        rc = claim_once(r, c, n, now_ms, errstr, errstr_size);
         if (rc == 1 && attempt == 0) {
             if ((rc = script_load(r, errstr, errstr_size)) != 0)
                 break;
@@ -419,7 +417,5 @@ int wc_dedup_remote_claim(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, i
         return rc;
     }
     r->st.claims += n;
-    if (n < total)
-        return wc_dedup_remote_claim(r, c + n, total - n, now_ms, errstr, errstr_size);
     return 0;
 }

@@ -5,7 +5,8 @@
  * it started. A mention that another instance (or this one before a
  * restart) already turned into a case is recognised here: each worker
  * claims the ids its local table reported as first sightings, one Redis
- * command per (batch, brand), and learns per id whether it is new, its own
+ * command per batch (all brands; a fixed number of commands inside the
+ * script whatever the batch size), and learns per id whether it is new, its own
  * replay (same partition:offset as the claim: re-emit) or already claimed
  * by another delivery (exact duplicate: no new case).
  *
@@ -40,7 +41,7 @@ typedef struct wc_dedup_claim {
 } wc_dedup_claim_t;
 
 typedef struct wc_dedup_remote_stats {
-    uint64_t commands; /* EVALSHA/EVAL commands sent (one per batch and brand) */
+    uint64_t commands; /* EVALSHA commands sent (one per batch part of <= 1024 ids) */
     uint64_t claims;   /* ids claimed */
     uint64_t errors;   /* failed calls (connection, timeout, error replies) */
 } wc_dedup_remote_stats_t;
@@ -48,7 +49,7 @@ typedef struct wc_dedup_remote_stats {
 /*
  * addr "host:port"; password may be NULL or ""; timeout_ms bounds connect
  * and every command; window_ms is how long a claim lasts (at least
- * window_ms, at most twice: claims live in per-brand hashes bucketed by
+ * window_ms, at most about twice: claims live in hashes bucketed by
  * window_ms that expire as a whole). Does not connect (the first claim
  * does), so it only fails on bad arguments (WC_ERR_INVAL) or memory.
  */
@@ -57,8 +58,8 @@ wc_dedup_remote_t *wc_dedup_remote_create(const char *addr, const char *password
 void wc_dedup_remote_destroy(wc_dedup_remote_t *r);
 
 /*
- * Claim c[0..n) at now_ms (wall clock). Sends one command per distinct
- * brand, pipelined (one round trip). On success every c[i].state is set
+ * Claim c[0..n) at now_ms (wall clock). Sends one command per part of at
+ * most 1024 claims, pipelined (one round trip). On success every c[i].state is set
  * and 0 is returned. On failure returns WC_ERR_UNAVAIL (not connected,
  * reconnect backoff running), WC_ERR_TIMEOUT or WC_ERR_IO (connection
  * dropped; the next call reconnects) or WC_ERR_PARSE (unexpected reply);
@@ -70,9 +71,10 @@ int wc_dedup_remote_claim(wc_dedup_remote_t *r, wc_dedup_claim_t *c, size_t n, i
 
 void wc_dedup_remote_stats(const wc_dedup_remote_t *r, wc_dedup_remote_stats_t *st);
 
-/* The Redis key of brand's claim bucket at now_ms (for tests and docs):
- * "wc:dd:{<brand>}:<bucket>", or "{#<hex hash>}" for brands with characters
- * outside [A-Za-z0-9._-] or longer than 64 bytes. Returns the length. */
+/* The Redis key of the claim bucket at now_ms (prev: the one before), for
+ * tests and docs: "wc:dd:{dd}:<bucket>", shared by all brands (brand and
+ * brand_len are ignored; the field carries a brand hash). Returns the
+ * length. */
 size_t wc_dedup_remote_key(const wc_dedup_remote_t *r, const char *brand, size_t brand_len,
                            int64_t now_ms, int prev, char *out, size_t out_size);
 
