@@ -79,8 +79,9 @@ typedef struct alert_out {
 } alert_out_t;
 
 #define KNOWN_BUCKETS 1024
-/* Backlog (events) at which the next flush starts at once, not at the tick. */
-#define WC_WINDOW_EAGER_EVENTS 4096
+/* Backlog (events) at which the next flush starts at once, not at the tick
+ * (a memory bound; below it flushes are paced by the tick: see apply_cb). */
+#define WC_WINDOW_EAGER_EVENTS 65536
 
 struct wc_windows {
     wc_app_t *app;
@@ -88,6 +89,7 @@ struct wc_windows {
     wc_wsink_t *sinks;
     wc_wbuf_t *flushing;  /* nsinks buffers of the flush in progress */
     bool in_flush;
+    bool tick_missed;     /* a tick came while a flush was in flight */
     brand_t *brands;
     size_t nbrands, capbrands;
     int outstanding;
@@ -616,16 +618,21 @@ static void apply_cb(wc_redis_t *r, redisReply *reply, void *priv)
             all &= win->brands[i].state == 2;
         if (all) {
             flush_finish(win);
-            /* Under load do not wait for the next tick: a large backlog
-             * means input offsets are waiting on us. At low rates the
-             * timer paces the flushes (few Redis calls per mention). */
+            /* Pacing: at most one flush per tick, so a flush carries at
+             * least window.flush.ms of input and the Redis commands per
+             * mention fall as the rate grows (the functions' command count
+             * per call does not depend on its size). A flush that took
+             * longer than a tick starts the next one at once (input
+             * offsets wait on it); so does a very large backlog. */
             size_t backlog = 0;
             for (int i = 0; i < win->nsinks; i++) {
                 pthread_mutex_lock(&win->sinks[i].mu);
                 backlog += win->sinks[i].buf.n;
                 pthread_mutex_unlock(&win->sinks[i].mu);
             }
-            if (backlog >= WC_WINDOW_EAGER_EVENTS)
+            bool missed = win->tick_missed;
+            win->tick_missed = false;
+            if (missed || backlog >= WC_WINDOW_EAGER_EVENTS)
                 ev_feed_event(win->app->loop, &win->timer, EV_TIMER);
         }
     }
@@ -741,6 +748,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
     if (!win->in_flush)
         flush_start(win, now);
+    else if (win->outstanding)
+        win->tick_missed = true;
     if (!win->in_flush || win->outstanding)
         return;
     for (size_t i = 0; i < win->nbrands; i++)

@@ -13,7 +13,7 @@ one call stays in one Redis Cluster slot.
       Applies one flush of the in-process aggregation of one brand. The
       payload holds chunks, one per input (topic, partition) with the lowest
       and highest Kafka offset it covers. Idempotence: the highest applied
-      offset per chunk key is kept in <p>:applied; a chunk whose highest
+      offset per chunk key is kept in <p>:meta; a chunk whose highest
       offset is already applied is skipped, a chunk that straddles it makes
       the whole call return {"split", chunk key, applied offset} without
       changing anything (the daemon drops the applied part and calls again).
@@ -21,27 +21,43 @@ one call stays in one Redis Cluster slot.
       {"ok", n, key1, kind1, json1, ...} for new alert events, which are also
       kept in <p>:outbox until the daemon acknowledges their delivery.
   wc_ack    KEYS[1]  ARGV: outbox keys...   delete delivered alerts
-  wc_stats  KEYS[1]  ARGV: wall_ms, brand, config json -> stats json (resets
-      the interval counters)
+  wc_stats  KEYS[1]  ARGV: wall_ms, brand -> stats json (resets the
+      interval counters)
+
+Cost: the number of Redis commands of one wc_apply does not depend on the
+number of mentions in it. State is kept in a few hashes per brand (cases,
+author dossiers, clusters, meta) that are read with one HMGET each for
+everything the flush needs, changed in Lua tables in event order (same
+results as applying the events one by one) and written back with one HSET
+each; sorted sets and lists get one multi-member command each. Per-member
+expiry (case and dossier TTLs) is logical (a record older than its TTL
+reads as absent) plus a lazy clean-up through time-bucketed index lists.
 
 Key layout (<p> = wc:{brand}), documented in docs/WINDOWS.md:
-  <p>:applied        hash chunk key ("m<partition>"/"r<partition>") -> offset
-  <p>:meta           hash first (first event ms), wm (max event ms), wall
-  <p>:cl:<kind>:<topic>   hash m<minute> / h<hour> counts, tot, state fields
-  <p>:clx:<kind>:<topic>  list of recent example mention ids
-  <p>:clp:<kind>:<topic>  hash phrase -> count
-  <p>:open           set of open clusters "<kind>|<topic>"
-  <p>:case:<case_id> hash a(author) c(class) t f r rf mid fr ar   (TTL)
-  <p>:a:<author>     hash per author (dossier): at lr lres h rs esc ...  (TTL)
-  <p>:due            zset case_id by SLA due ms
-  <p>:fu             zset case_id by follow-up due ms
-  <p>:frt            list of recent first-response times (ms)
-  <p>:st             hash interval counters for webcare.stats
-  <p>:outbox         hash alert key -> alert json (until delivered)
+  <p>:meta   hash  "m<partition>"/"r<partition>" -> applied offset; first
+                   (first event ms), wm (max event ms), wall; s.<counter>
+                   interval counters for webcare.stats; xc, xa clean-up
+                   cursors (index bucket numbers)
+  <p>:cl     hash  per cluster "<kind>|<topic>|" + m<minute> / h<hour> counts,
+                   tot, state fields, x (example ids, json), p|<phrase>
+                   counts; "open": open clusters, tab-separated
+  <p>:cs     hash  case_id -> packed case (author, class, times, reshares)
+  <p>:au     hash  author -> packed dossier
+  <p>:xc:<b>, <p>:xa:<b>  lists: cases created / dossiers refreshed in index
+                   bucket b (wall time / XB), popped by the clean-up
+  <p>:due    zset  case_id by SLA due ms
+  <p>:fu     zset  case_id by follow-up due ms
+  <p>:frt    list  recent first-response times (ms)
+  <p>:outbox hash  alert key -> alert json (until delivered)
 ]]
 
+local XB = 6 * 3600000   -- index bucket of the clean-up lists (wall ms)
+local SWEEP_PAGE = 2000  -- records examined per clean-up list per call
+local ARGS_MAX = 3000    -- arguments per multi-field command (unpack limit)
+local US = '\31'
+
 local function num(v, d)
-  if v == false or v == nil then return d end
+  if v == false or v == nil or v == '' then return d end
   return tonumber(v) or d
 end
 
@@ -58,61 +74,282 @@ local function push_capped(list, item, cap)
   return list
 end
 
-local CLASS_ANGRY, CLASS_QUESTION, CLASS_HAPPY = 'angry', 'question', 'happy'
-
--- ---------------------------------------------------------------------
--- clusters
--- ---------------------------------------------------------------------
-local function cluster_counts(key, c, now)
-  local wmin = math.max(1, math.floor(c.cw / 60000))
-  local nowmin = math.floor(now / 60000)
-  local f = {}
-  for i = 0, wmin - 1 do f[#f + 1] = 'm' .. (nowmin - i) end
-  local cw = 0
-  for _, v in ipairs(redis.call('HMGET', key, unpack(f))) do cw = cw + num(v, 0) end
-  local hours = math.max(1, math.ceil(c.cb / 3600000))
-  local nowh = math.floor(now / 3600000)
-  local hf = {}
-  for i = 0, hours do hf[#hf + 1] = 'h' .. (nowh - i) end
-  local cb = 0
-  for _, v in ipairs(redis.call('HMGET', key, unpack(hf))) do cb = cb + num(v, 0) end
-  return cw, cb, nowmin, nowh
-end
-
-local function cluster_prune(key, c, nowmin, nowh, pr)
-  if pr and nowmin - pr < 30 then return end
-  local keep_min = nowmin - math.floor(c.cw / 60000) - 5
-  local keep_h = nowh - math.ceil(c.cb / 3600000) - 2
-  local names = redis.call('HKEYS', key)
-  local del = {}
-  for _, n in ipairs(names) do
-    local t, v = string.sub(n, 1, 1), tonumber(string.sub(n, 2))
-    if v and ((t == 'm' and v < keep_min) or (t == 'h' and v < keep_h)) then del[#del + 1] = n end
+-- HMGET key over a list of fields, in parts; returns name -> value|false
+local function hmget_map(key, fields, out)
+  out = out or {}
+  for i = 1, #fields, ARGS_MAX do
+    local j = math.min(i + ARGS_MAX - 1, #fields)
+    local r = redis.call('HMGET', key, unpack(fields, i, j))
+    for k = i, j do out[fields[k]] = r[k - i + 1] end
   end
-  for i = 1, #del, 500 do
-    redis.call('HDEL', key, unpack(del, i, math.min(i + 499, #del)))
-  end
-  redis.call('HSET', key, 'pr', nowmin)
-end
-
-local function top_phrases(p, kind, topic, n)
-  local h = redis.call('HGETALL', p .. ':clp:' .. kind .. ':' .. topic)
-  local arr = {}
-  for i = 1, #h, 2 do arr[#arr + 1] = {h[i], tonumber(h[i + 1])} end
-  table.sort(arr, function(a, b) if a[2] ~= b[2] then return a[2] > b[2] end return a[1] < b[1] end)
-  local out = {}
-  for i = 1, math.min(n, #arr) do out[i] = arr[i][1] end
-  if #arr > 500 then redis.call('DEL', p .. ':clp:' .. kind .. ':' .. topic) end
   return out
 end
 
-local function cluster_eval(p, brand, c, kind, topic, now, first, alerts)
-  local key = p .. ':cl:' .. kind .. ':' .. topic
-  local cw, cb, nowmin, nowh = cluster_counts(key, c, now)
-  local s = redis.call('HMGET', key, 'st', 'n', 'seq', 'last', 'cool', 'mb', 'opened', 'peak', 'days', 'tot', 'pr', 'lu')
-  local st, nopen, seq, last, cool = s[1], num(s[2], 0), num(s[3], 0), num(s[4], 0), num(s[5], 0)
-  local tot, pr = num(s[10], 0), s[11] and tonumber(s[11]) or nil
-  cluster_prune(key, c, nowmin, nowh, pr)
+-- HSET key from a flat list {f1, v1, f2, v2, ...}, in parts
+local function hset_flat(key, fv)
+  for i = 1, #fv, ARGS_MAX do
+    local j = math.min(i + ARGS_MAX - 1, #fv)
+    redis.call('HSET', key, unpack(fv, i, j))
+  end
+end
+
+local function multi(cmd, key, list, pre)
+  for i = 1, #list, ARGS_MAX do
+    local j = math.min(i + ARGS_MAX - 1, #list)
+    if pre then
+      redis.call(cmd, key, pre, unpack(list, i, j))
+    else
+      redis.call(cmd, key, unpack(list, i, j))
+    end
+  end
+end
+
+local CLASS_ANGRY, CLASS_QUESTION, CLASS_HAPPY = 'angry', 'question', 'happy'
+
+local function s_(v)
+  if v == nil or v == false then return '' end
+  return tostring(v)
+end
+
+local function o_(v)
+  if v == '' then return nil end
+  return v
+end
+
+-- ---------------------------------------------------------------------
+-- packed records (one hash field each; \31-separated, the free-form
+-- strings last or length-prefixed so any byte may occur in them)
+-- ---------------------------------------------------------------------
+-- case: c t f r rf fr ar w <#a> then a .. mid
+local CASE_PAT = '^([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31' ..
+  '([^\31]*)\31([^\31]*)\31(%d*)\31(.*)$'
+
+local function case_enc(x)
+  local la = x.a and tostring(#x.a) or ''
+  return table.concat({s_(x.c), s_(x.t), s_(x.f), s_(x.r), s_(x.rf), s_(x.fr), s_(x.ar), s_(x.w), la},
+    US) .. US .. (x.a or '') .. s_(x.mid)
+end
+
+local function case_dec(s)
+  if not s then return nil end
+  local c, t, f, r, rf, fr, ar, w, la, rest = string.match(s, CASE_PAT)
+  if not c then return nil end
+  local x = {c = o_(c), t = o_(t), f = o_(f), r = o_(r), rf = o_(rf), fr = o_(fr), ar = o_(ar), w = o_(w)}
+  if la ~= '' then
+    la = tonumber(la)
+    x.a = string.sub(rest, 1, la)
+    x.mid = o_(string.sub(rest, la + 1))
+  else
+    x.mid = o_(rest)
+  end
+  return x
+end
+
+-- dossier: the fields below, then the history h (free-form) last
+local AU_F = {'at', 'lr', 'lres', 'cv', 'eo', 'eseq', 'elast', 'en', 'lt', 'lb', 'rs', 'erules'}
+local AU_PAT = '^([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31' ..
+  '([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31(.*)$'  -- #AU_F + 1 captures
+
+local function au_enc(x)
+  local t = {}
+  for i, f in ipairs(AU_F) do t[i] = s_(x[f]) end
+  t[#t + 1] = s_(x.h)
+  return table.concat(t, US)
+end
+
+local function au_dec(s)
+  if not s then return nil end
+  local v = {string.match(s, AU_PAT)}
+  if #v ~= #AU_F + 1 then return nil end
+  local x = {}
+  for i, f in ipairs(AU_F) do x[f] = o_(v[i]) end
+  x.h = o_(v[#v])
+  return x
+end
+
+-- ---------------------------------------------------------------------
+-- per-call state: caches of cases, dossiers and cluster fields; all
+-- writes collected and issued once at the end
+-- ---------------------------------------------------------------------
+local S  -- the call's state, set by wc_apply
+
+local function case_get(cid)
+  return S.cs[cid] or nil
+end
+
+local function case_dirty(cid, x)
+  S.cs[cid] = x
+  if not S.csd[cid] then S.csd[cid] = true; S.csl[#S.csl + 1] = cid end
+end
+
+local function au_load(list)
+  local need = {}
+  for _, a in ipairs(list) do
+    if S.au[a] == nil and not need[a] then need[a] = true; need[#need + 1] = a end
+  end
+  if #need == 0 then return end
+  local m = hmget_map(S.p .. ':au', need)
+  for _, a in ipairs(need) do
+    local x = au_dec(m[a])
+    if x and num(x.lt, 0) + S.c.author_ttl <= S.wall then x = nil end  -- expired
+    S.au[a] = x or false
+  end
+end
+
+local function cs_load(list)
+  local need = {}
+  for _, cid in ipairs(list) do
+    if S.cs[cid] == nil and not need[cid] then need[cid] = true; need[#need + 1] = cid end
+  end
+  if #need == 0 then return end
+  local m = hmget_map(S.p .. ':cs', need)
+  for _, cid in ipairs(need) do
+    local x = case_dec(m[cid])
+    if x and num(x.w, 0) + S.c.case_ttl <= S.wall then x = nil end  -- expired
+    S.cs[cid] = x or false
+  end
+end
+
+-- the dossier of author (created empty when absent: the caller writes it)
+local function au_get(author)
+  if S.au[author] == nil then au_load({author}) end
+  return S.au[author] or nil
+end
+
+local function au_dirty(author, x)
+  S.au[author] = x
+  if not S.aud[author] then S.aud[author] = true; S.aul[#S.aul + 1] = author end
+end
+
+-- the dossier's TTL restarts (was: PEXPIRE <p>:a:<author>)
+local function au_touch(author, x)
+  x.lt = tostring(S.wall)
+  if x.lb ~= S.curb_s then
+    x.lb = S.curb_s
+    S.xa[#S.xa + 1] = author
+  end
+  au_dirty(author, x)
+end
+
+local function st_incr(name, n)
+  S.st[name] = (S.st[name] or 0) + n
+end
+
+-- ---------------------------------------------------------------------
+-- clusters: all fields of a brand's clusters in one hash <p>:cl, field
+-- names "<kind>|<topic>|<name>"
+-- ---------------------------------------------------------------------
+local function clv(f)
+  return S.cl[f]
+end
+
+local function clset(f, v)
+  v = tostring(v)
+  S.cl[f] = v
+  S.clw[f] = v
+end
+
+local function cl_flush()
+  local fv = {}
+  for f, v in pairs(S.clw) do fv[#fv + 1] = f; fv[#fv + 1] = v end
+  if #fv > 0 then hset_flat(S.p .. ':cl', fv) end
+  S.clw = {}
+end
+
+local function cluster_fields(c, now, ck, out)
+  local wmin = math.max(1, math.floor(c.cw / 60000))
+  local nowmin = math.floor(now / 60000)
+  for i = 0, wmin - 1 do out[#out + 1] = ck .. 'm' .. (nowmin - i) end
+  local hours = math.max(1, math.ceil(c.cb / 3600000))
+  local nowh = math.floor(now / 3600000)
+  for i = 0, hours do out[#out + 1] = ck .. 'h' .. (nowh - i) end
+  for _, f in ipairs({'st', 'n', 'seq', 'last', 'cool', 'mb', 'opened', 'peak', 'days', 'tot', 'pr', 'x'}) do
+    out[#out + 1] = ck .. f
+  end
+end
+
+local function cluster_counts(ck, c, now)
+  local wmin = math.max(1, math.floor(c.cw / 60000))
+  local nowmin = math.floor(now / 60000)
+  local cw = 0
+  for i = 0, wmin - 1 do cw = cw + num(clv(ck .. 'm' .. (nowmin - i)), 0) end
+  local hours = math.max(1, math.ceil(c.cb / 3600000))
+  local nowh = math.floor(now / 3600000)
+  local cb = 0
+  for i = 0, hours do cb = cb + num(clv(ck .. 'h' .. (nowh - i)), 0) end
+  return cw, cb, nowmin, nowh
+end
+
+local function cluster_prune(ck, c, nowmin, nowh, pr)
+  if pr and nowmin - pr < 30 then return end
+  local keep_min = nowmin - math.floor(c.cw / 60000) - 5
+  local keep_h = nowh - math.ceil(c.cb / 3600000) - 2
+  if not S.clkeys then
+    cl_flush()  -- the hash must hold this call's increments before they may be pruned
+    S.clkeys = redis.call('HKEYS', S.p .. ':cl')
+  end
+  local del, n = {}, #ck
+  for _, f in ipairs(S.clkeys) do
+    if string.sub(f, 1, n) == ck then
+      local t, v = string.sub(f, n + 1, n + 1), tonumber(string.sub(f, n + 2))
+      if v and ((t == 'm' and v < keep_min) or (t == 'h' and v < keep_h)) then
+        del[#del + 1] = f
+        S.cl[f] = nil
+        S.clw[f] = nil
+      end
+    end
+  end
+  if #del > 0 then multi('HDEL', S.p .. ':cl', del) end
+  clset(ck .. 'pr', nowmin)
+end
+
+local function top_phrases(ck, n)
+  cl_flush()
+  local h = redis.call('HGETALL', S.p .. ':cl')
+  local pre = ck .. 'p|'
+  local lp = #pre
+  local arr, names = {}, {}
+  for i = 1, #h, 2 do
+    if string.sub(h[i], 1, lp) == pre then
+      arr[#arr + 1] = {string.sub(h[i], lp + 1), tonumber(h[i + 1])}
+      names[#names + 1] = h[i]
+    end
+  end
+  table.sort(arr, function(a, b) if a[2] ~= b[2] then return a[2] > b[2] end return a[1] < b[1] end)
+  local out = {}
+  for i = 1, math.min(n, #arr) do out[i] = arr[i][1] end
+  if #arr > 500 then
+    multi('HDEL', S.p .. ':cl', names)
+    for _, f in ipairs(names) do S.cl[f] = nil end
+  end
+  return out
+end
+
+local function open_list()
+  local v = clv('open')
+  local out = {}
+  if v then for m in string.gmatch(v, '[^\t]+') do out[#out + 1] = m end end
+  return out
+end
+
+local function open_set(m, on)
+  local l, out, found = open_list(), {}, false
+  for _, x in ipairs(l) do
+    if x == m then found = true; if on then out[#out + 1] = x end
+    else out[#out + 1] = x end
+  end
+  if on and not found then out[#out + 1] = m end
+  clset('open', table.concat(out, '\t'))
+end
+
+local function cluster_eval(brand, c, kind, topic, now, first, alerts)
+  local ck = kind .. '|' .. topic .. '|'
+  local cw, cb, nowmin, nowh = cluster_counts(ck, c, now)
+  local st, nopen, seq, last, cool = clv(ck .. 'st'), num(clv(ck .. 'n'), 0), num(clv(ck .. 'seq'), 0),
+    num(clv(ck .. 'last'), 0), num(clv(ck .. 'cool'), 0)
+  local tot, pr = num(clv(ck .. 'tot'), 0), clv(ck .. 'pr') and tonumber(clv(ck .. 'pr')) or nil
+  local s_mb, s_opened, s_peak, s_days = clv(ck .. 'mb'), clv(ck .. 'opened'), clv(ck .. 'peak'), clv(ck .. 'days')
+  cluster_prune(ck, c, nowmin, nowh, pr)
   local span = math.min(c.cb, now - first) - c.cw
   local base = math.max(0, cb - cw)
   local base_pw = 0
@@ -120,13 +357,16 @@ local function cluster_eval(p, brand, c, kind, topic, now, first, alerts)
   local thr = c.ck * math.max(base_pw, c.cfloor)
   local aid_base = 'cl:' .. brand .. ':' .. kind .. ':' .. topic
   local function emit(ev, aid, sq, extra)
+    local ex = json_list(clv(ck .. 'x'))
+    local examples = {}
+    for i = 1, math.min(5, #ex) do examples[i] = ex[i] end
     local a = {
       type = (kind == CLASS_QUESTION) and 'faq_candidate' or 'complaint_cluster',
       event = ev, alert_id = aid, seq = sq, brand = brand, kind = kind, topic = topic,
       count_window = cw, window_s = c.cw / 1000, baseline_per_window = math.floor(base_pw * 100 + 0.5) / 100,
       threshold = math.floor(thr * 100 + 0.5) / 100, event_time_ms = now,
-      examples = redis.call('LRANGE', p .. ':clx:' .. kind .. ':' .. topic, 0, 4),
-      top_phrases = top_phrases(p, kind, topic, 5),
+      examples = examples,
+      top_phrases = top_phrases(ck, 5),
     }
     for k, v in pairs(extra) do a[k] = v end
     alerts[#alerts + 1] = {aid .. '#' .. sq, 'clusters', cjson.encode(a)}
@@ -137,32 +377,34 @@ local function cluster_eval(p, brand, c, kind, topic, now, first, alerts)
       nopen = nopen + 1
       local aid = aid_base .. ':' .. nopen
       local day = math.floor(now / 86400000)
-      local days = json_list(s[9])
+      local days = json_list(s_days)
       local kept = {}
       for _, d in ipairs(days) do if day - d < 7 and d ~= day then kept[#kept + 1] = d end end
       kept[#kept + 1] = day
-      redis.call('HSET', key, 'st', 'open', 'n', nopen, 'seq', 1, 'last', cw, 'opened', now,
-        'peak', cw, 'mb', tot - cw, 'days', cjson.encode(kept), 'lu', now)
-      redis.call('SADD', p .. ':open', kind .. '|' .. topic)
+      clset(ck .. 'st', 'open'); clset(ck .. 'n', nopen); clset(ck .. 'seq', 1); clset(ck .. 'last', cw)
+      clset(ck .. 'opened', now); clset(ck .. 'peak', cw); clset(ck .. 'mb', tot - cw)
+      clset(ck .. 'days', cjson.encode(kept)); clset(ck .. 'lu', now)
+      open_set(kind .. '|' .. topic, true)
       emit('opened', aid, 1, {members = cw, recurring = #kept >= 2, recurring_days = #kept})
     end
     return
   end
   local aid = aid_base .. ':' .. nopen
-  local peak = math.max(num(s[8], 0), cw)
-  local members = tot - num(s[6], 0)
+  local peak = math.max(num(s_peak, 0), cw)
+  local members = tot - num(s_mb, 0)
   if cw <= math.max(c.cmin / 2, c.ckres * math.max(base_pw, c.cfloor)) then
     seq = seq + 1
-    redis.call('HSET', key, 'st', 'closed', 'seq', seq, 'cool', now + c.ccool, 'peak', peak)
-    redis.call('SREM', p .. ':open', kind .. '|' .. topic)
+    clset(ck .. 'st', 'closed'); clset(ck .. 'seq', seq); clset(ck .. 'cool', now + c.ccool)
+    clset(ck .. 'peak', peak)
+    open_set(kind .. '|' .. topic, false)
     emit('resolved', aid, seq, {members = members, peak_window = peak,
-      duration_s = math.floor((now - num(s[7], now)) / 1000)})
+      duration_s = math.floor((now - num(s_opened, now)) / 1000)})
   elseif cw >= last * 1.5 and cw >= last + 5 then
     seq = seq + 1
-    redis.call('HSET', key, 'seq', seq, 'last', cw, 'peak', peak, 'lu', now)
+    clset(ck .. 'seq', seq); clset(ck .. 'last', cw); clset(ck .. 'peak', peak); clset(ck .. 'lu', now)
     emit('updated', aid, seq, {members = members, peak_window = peak})
-  elseif peak > num(s[8], 0) then
-    redis.call('HSET', key, 'peak', peak)
+  elseif peak > num(s_peak, 0) then
+    clset(ck .. 'peak', peak)
   end
 end
 
@@ -170,8 +412,7 @@ end
 -- escalations (boomerang), per author dossier
 -- ---------------------------------------------------------------------
 -- Author history: "ts cls id" entries separated by newlines, newest first,
--- at most 10 (ids never contain newlines: the decoder rejects control
--- characters in ids? not guaranteed, so newlines in ids are replaced).
+-- at most 10 (newlines in ids are replaced).
 local function hist_push(h, mid, cls, ts)
   local e = ts .. ' ' .. cls .. ' ' .. string.gsub(mid, '\n', ' ')
   if not h or h == false or h == '' then return e end
@@ -198,11 +439,10 @@ local function hist_decode(h)
   return r
 end
 
-local function escalate(p, brand, c, author, now, trig, info, alerts)
-  local akey = p .. ':a:' .. author
-  local e = redis.call('HMGET', akey, 'esc', 'eseq', 'elast', 'erules', 'en', 'h', 'rs', 'ereach')
-  local rules = json_list(e[4])
-  local open = e[1] and e[1] ~= '' and now - num(e[3], 0) <= c.esc_ttl
+local function escalate(brand, c, author, now, trig, info, alerts)
+  local d = au_get(author) or {}
+  local rules = json_list(d.erules)
+  local open = d.eo and now - num(d.elast, 0) <= c.esc_ttl
   if not open then rules = {} end
   local seen = {}
   for _, r in ipairs(rules) do seen[r.rule] = r end
@@ -217,7 +457,8 @@ local function escalate(p, brand, c, author, now, trig, info, alerts)
     end
   end
   if open and not grew then
-    redis.call('HSET', akey, 'elast', now)
+    d.elast = tostring(now)
+    au_dirty(author, d)
     return
   end
   local score, parts = 0, {}
@@ -231,78 +472,79 @@ local function escalate(p, brand, c, author, now, trig, info, alerts)
     score = score + w
   end
   score = math.min(100, score)
-  local id, seq, ev
+  local seq, ev
   if open then
-    id, seq, ev = e[1], num(e[2], 1) + 1, 'updated'
+    seq, ev = num(d.eseq, 1) + 1, 'updated'
   else
-    local n = num(e[5], 0) + 1
-    id, seq, ev = 'esc:' .. brand .. ':' .. author .. ':' .. n, 1, 'opened'
-    redis.call('HSET', akey, 'en', n)
+    d.en = tostring(num(d.en, 0) + 1)
+    seq, ev = 1, 'opened'
   end
-  redis.call('HSET', akey, 'esc', id, 'eseq', seq, 'elast', now, 'erules', cjson.encode(rules))
-  redis.call('PEXPIRE', akey, c.author_ttl)
+  local id = 'esc:' .. brand .. ':' .. author .. ':' .. d.en
+  d.eo, d.eseq, d.elast, d.erules = '1', tostring(seq), tostring(now), cjson.encode(rules)
+  au_touch(author, d)
   local a = {
     type = 'escalation', event = ev, alert_id = id, seq = seq, brand = brand, author = author,
     score = score, score_parts = parts, reasons = rules, event_time_ms = now,
     trigger_case_id = info.case_id, trigger_mention_id = info.mid,
-    story = {mentions = hist_decode(e[6]), responses = json_list(e[7])},
+    story = {mentions = hist_decode(d.h), responses = json_list(d.rs)},
   }
   alerts[#alerts + 1] = {id .. '#' .. seq, 'escalations', cjson.encode(a)}
 end
 
-local function on_mention(p, brand, c, ev, alerts)
+local function on_mention(brand, c, ev, alerts)
   -- {"m", cid, author, cls, ts, followers, reshares, due, mid, dup_of}
-  -- Hot path: a fixed, small number of Redis calls per mention and no JSON
-  -- (history and timestamps are kept as short delimited strings).
   local cid, author, cls, ts = ev[2], ev[3], ev[4], ev[5]
   local followers, reshares, due, mid, dup = num(ev[6], 0), num(ev[7], 0), num(ev[8], 0), ev[9], ev[10]
   if dup and dup ~= '' then
-    local ckey = p .. ':case:' .. dup
-    local cs = redis.call('HMGET', ckey, 'a', 'c', 'f', 'mid')
-    if not cs[1] then return end
-    local rsh = redis.call('HINCRBY', ckey, 'r', 1)
-    local rf = redis.call('HINCRBY', ckey, 'rf', followers)
-    if cs[2] == CLASS_ANGRY and num(cs[3], 0) >= c.inf_f and rsh >= c.amp_r then
-      escalate(p, brand, c, cs[1], ts, {{rule = 'amplified', reshares = rsh, followers = num(cs[3], 0),
-        reach = num(cs[3], 0) + rf, case_id = dup}}, {case_id = dup, mid = cs[4]}, alerts)
+    local cs = case_get(dup)
+    if not cs or not cs.a then return end
+    local rsh = num(cs.r, 0) + 1
+    local rf = num(cs.rf, 0) + followers
+    cs.r, cs.rf = tostring(rsh), tostring(rf)
+    case_dirty(dup, cs)
+    if cs.c == CLASS_ANGRY and num(cs.f, 0) >= c.inf_f and rsh >= c.amp_r then
+      escalate(brand, c, cs.a, ts, {{rule = 'amplified', reshares = rsh, followers = num(cs.f, 0),
+        reach = num(cs.f, 0) + rf, case_id = dup}}, {case_id = dup, mid = cs.mid}, alerts)
     end
     return
   end
-  local akey = p .. ':a:' .. author
   if cls == CLASS_HAPPY then
-    local a = redis.call('HMGET', akey, 'lr', 'cv', 'at')
-    if a[1] and a[3] and a[2] ~= a[1] then
-      redis.call('HINCRBY', p .. ':st', 'conversions', 1)
-      redis.call('HSET', akey, 'cv', a[1])
+    local d = au_get(author)
+    if d and d.lr and d.at and d.cv ~= d.lr then
+      st_incr('conversions', 1)
+      d.cv = d.lr
+      au_dirty(author, d)
     end
     return
   end
   if cls ~= CLASS_ANGRY and cls ~= CLASS_QUESTION then return end
-  local ckey = p .. ':case:' .. cid
-  redis.call('HSET', ckey, 'a', author, 'c', cls, 't', ts, 'f', followers, 'r', reshares, 'mid', mid)
-  redis.call('PEXPIRE', ckey, c.case_ttl)
-  if due > 0 then redis.call('ZADD', p .. ':due', due, cid) end
-  local a = redis.call('HMGET', akey, 'h', 'at', 'lr', 'lres')
-  local h = hist_push(a[1], mid, cls, ts)
+  local cs = case_get(cid) or {}
+  cs.a, cs.c, cs.t, cs.f, cs.r, cs.mid = author, cls, tostring(ts), tostring(followers), tostring(reshares), mid
+  cs.w = S.wall_s
+  case_dirty(cid, cs)
+  S.xc[#S.xc + 1] = cid
+  if due > 0 then S.dz[cid] = due end
+  local d = au_get(author) or {}
+  local h = hist_push(d.h, mid, cls, ts)
   if cls ~= CLASS_ANGRY then
-    redis.call('HSET', akey, 'h', h)
-    redis.call('PEXPIRE', akey, c.author_ttl)
+    d.h = h
+    au_touch(author, d)
     return
   end
   -- angry timestamps within the repeat window, newest first, at most 20
   local kept, n = {tostring(ts)}, 1
-  if a[2] then
-    for t in string.gmatch(a[2], '%d+') do
+  if d.at then
+    for t in string.gmatch(d.at, '%d+') do
       local tn = tonumber(t)
       if n < 20 and ts - tn <= c.rep_w and tn <= ts then n = n + 1; kept[n] = t end
     end
   end
-  redis.call('HSET', akey, 'h', h, 'at', table.concat(kept, ' '))
-  redis.call('PEXPIRE', akey, c.author_ttl)
+  d.h, d.at = h, table.concat(kept, ' ')
+  au_touch(author, d)
   local trig = {}
-  local lr = num(a[3], 0)
+  local lr = num(d.lr, 0)
   if lr > 0 and ts > lr and ts - lr <= c.ret_w then
-    trig[#trig + 1] = {rule = 'returned_after_response', resolved = a[4] == '1',
+    trig[#trig + 1] = {rule = 'returned_after_response', resolved = d.lres == '1',
       since_response_s = math.floor((ts - lr) / 1000)}
   end
   if n >= c.rep_n then
@@ -312,65 +554,115 @@ local function on_mention(p, brand, c, ev, alerts)
     trig[#trig + 1] = {rule = 'amplified', reshares = reshares, followers = followers,
       reach = followers, case_id = cid}
   end
-  if #trig > 0 then escalate(p, brand, c, author, ts, trig, {case_id = cid, mid = mid}, alerts) end
+  if #trig > 0 then escalate(brand, c, author, ts, trig, {case_id = cid, mid = mid}, alerts) end
 end
 
-local function on_response(p, brand, c, ev, now)
+local function on_response(brand, c, ev)
   -- {"r", cid, agent, ts, resolved}
   local cid, agent, ts, resolved = ev[2], ev[3], num(ev[4], 0), num(ev[5], 0)
-  redis.call('HINCRBY', p .. ':st', 'responses', 1)
-  local ckey = p .. ':case:' .. cid
-  local cs = redis.call('HMGET', ckey, 'a', 'c', 't', 'fr')
-  if not cs[1] then return end
-  if not cs[4] then
-    redis.call('HSET', ckey, 'fr', ts)
-    local frt = math.max(0, ts - num(cs[3], ts))
-    redis.call('LPUSH', p .. ':frt', frt)
-    redis.call('LTRIM', p .. ':frt', 0, 999)
-    redis.call('ZREM', p .. ':due', cid)
+  st_incr('responses', 1)
+  local cs = case_get(cid)
+  if not cs or not cs.a then return end
+  if not cs.fr then
+    cs.fr = tostring(ts)
+    case_dirty(cid, cs)
+    S.frt[#S.frt + 1] = math.max(0, ts - num(cs.t, ts))
+    S.dz[cid] = false
   end
-  local akey = p .. ':a:' .. cs[1]
-  redis.call('HSET', akey, 'lr', ts, 'lres', resolved)
-  local rs = json_list(redis.call('HGET', akey, 'rs'))
+  local author = cs.a
+  local d = au_get(author) or {}
+  d.lr, d.lres = tostring(ts), tostring(resolved)
+  local rs = json_list(d.rs)
   push_capped(rs, {case_id = cid, agent = agent, ts_ms = ts, resolved = resolved == 1}, 5)
-  redis.call('HSET', akey, 'rs', cjson.encode(rs))
-  redis.call('PEXPIRE', akey, c.author_ttl)
-  if cs[2] == CLASS_ANGRY and c.fu_w > 0 then
-    redis.call('ZADD', p .. ':fu', ts + c.fu_w, cid)
+  d.rs = cjson.encode(rs)
+  au_touch(author, d)
+  if cs.c == CLASS_ANGRY and c.fu_w > 0 then
+    S.fz[cid] = ts + c.fu_w
   end
 end
 
-local function sla_sweep(p, brand, c, now, alerts)
+-- pending sorted-set changes: member -> score, or false = remove
+local function zflush(key, z)
+  local add, rem = {}, {}
+  for m, v in pairs(z) do
+    if v then add[#add + 1] = v; add[#add + 1] = m else rem[#rem + 1] = m end
+  end
+  if #add > 0 then multi('ZADD', key, add) end
+  if #rem > 0 then multi('ZREM', key, rem) end
+end
+
+local function sla_sweep(brand, c, now, alerts)
+  local p = S.p
   local due = redis.call('ZRANGEBYSCORE', p .. ':due', '-inf', now + c.sla_risk, 'WITHSCORES', 'LIMIT', 0, 1000)
+  local fu = redis.call('ZRANGEBYSCORE', p .. ':fu', '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1000)
+  local need = {}
+  for i = 1, #due, 2 do need[#need + 1] = due[i] end
+  for i = 1, #fu, 2 do need[#need + 1] = fu[i] end
+  cs_load(need)
+  local zrem = {}
   for i = 1, #due, 2 do
     local cid, d = due[i], tonumber(due[i + 1])
-    local ckey = p .. ':case:' .. cid
-    local cs = redis.call('HMGET', ckey, 'a', 'c', 't', 'ar', 'mid')
+    local cs = case_get(cid) or {}
     local ev
     if d <= now then
       ev = 'breached'
-      redis.call('ZREM', p .. ':due', cid)
-    elseif not cs[4] then
+      zrem[#zrem + 1] = cid
+    elseif not cs.ar then
       ev = 'at_risk'
-      redis.call('HSET', ckey, 'ar', 1)
+      cs.ar = '1'
+      if not cs.w then cs.w = S.wall_s end
+      case_dirty(cid, cs)
     end
     if ev then
       local a = {type = 'sla', event = ev, alert_id = 'sla:' .. brand .. ':' .. cid, brand = brand,
-        case_id = cid, mention_id = cs[5], class = cs[2], author = cs[1], due_ms = d,
-        created_ms = num(cs[3], 0), event_time_ms = now}
+        case_id = cid, mention_id = cs.mid, class = cs.c, author = cs.a, due_ms = d,
+        created_ms = num(cs.t, 0), event_time_ms = now}
       alerts[#alerts + 1] = {a.alert_id .. '#' .. ev, 'sla', cjson.encode(a)}
     end
   end
-  local fu = redis.call('ZRANGEBYSCORE', p .. ':fu', '-inf', now, 'WITHSCORES', 'LIMIT', 0, 1000)
+  if #zrem > 0 then multi('ZREM', p .. ':due', zrem) end
+  local frem = {}
   for i = 1, #fu, 2 do
     local cid = fu[i]
-    redis.call('ZREM', p .. ':fu', cid)
-    local cs = redis.call('HMGET', p .. ':case:' .. cid, 'a', 'mid')
+    frem[#frem + 1] = cid
+    local cs = case_get(cid) or {}
     local a = {type = 'sla', event = 'followup_due', alert_id = 'fu:' .. brand .. ':' .. cid, brand = brand,
-      case_id = cid, mention_id = cs[2], author = cs[1], due_ms = tonumber(fu[i + 1]), event_time_ms = now}
+      case_id = cid, mention_id = cs.mid, author = cs.a, due_ms = tonumber(fu[i + 1]), event_time_ms = now}
     alerts[#alerts + 1] = {a.alert_id .. '#followup', 'sla', cjson.encode(a)}
   end
+  if #frem > 0 then multi('ZREM', p .. ':fu', frem) end
 end
+
+-- Lazy clean-up of expired cases / dossiers: pop the index list of the
+-- oldest bucket whose records have all expired, delete those that are
+-- still expired (a dossier refreshed since is listed in a later bucket).
+local function cleanup(meta, wm_out, cur_name, ttl, hkey, tfield, dec)
+  local cur = num(meta[cur_name], nil)
+  local curb = S.curb
+  if not cur or cur > curb then wm_out[cur_name] = curb; return end
+  local budget, steps = SWEEP_PAGE, 0
+  while cur < curb and (cur + 1) * XB + ttl <= S.wall and budget > 0 and steps < 8 do
+    steps = steps + 1
+    local ids = redis.call('LPOP', S.p .. ':' .. cur_name .. ':' .. cur, budget)
+    if not ids or #ids < budget then cur = cur + 1 end
+    if ids and #ids > 0 then
+      budget = budget - #ids
+      local m = hmget_map(hkey, ids)
+      local del, seen = {}, {}
+      for _, id in ipairs(ids) do
+        local x = dec(m[id])
+        if not seen[id] and m[id] and (not x or num(x[tfield], 0) + ttl <= S.wall) then
+          seen[id] = true
+          del[#del + 1] = id
+        end
+      end
+      if #del > 0 then multi('HDEL', hkey, del) end
+    end
+  end
+  wm_out[cur_name] = cur
+end
+
+local ST_NAMES = {'happy', 'neutral', 'angry', 'question', 'duplicates', 'responses', 'conversions'}
 
 local function wc_apply(keys, args)
   local p = keys[1]
@@ -379,10 +671,14 @@ local function wc_apply(keys, args)
   local pl = cjson.decode(args[3])
   local brand = args[4]
   local chunks = pl.ch or {}
-  local applied = {}
   -- pass 1: idempotence check, nothing written yet
+  local mf = {'first', 'wm', 'wall', 'xc', 'xa'}
+  for _, n in ipairs(ST_NAMES) do mf[#mf + 1] = 's.' .. n end
+  for _, ch in ipairs(chunks) do mf[#mf + 1] = ch.p end
+  local meta = hmget_map(p .. ':meta', mf)
+  local applied = {}
   for i, ch in ipairs(chunks) do
-    local ap = num(redis.call('HGET', p .. ':applied', ch.p), -1)
+    local ap = num(meta[ch.p], -1)
     if ch.hi <= ap then
       applied[i] = false
     elseif ch.lo <= ap then
@@ -391,63 +687,146 @@ local function wc_apply(keys, args)
       applied[i] = true
     end
   end
-  local meta = redis.call('HMGET', p .. ':meta', 'first', 'wm', 'wall')
-  local first, wm, wmwall = num(meta[1], nil), num(meta[2], 0), num(meta[3], wall)
-  local alerts, touched, tl = {}, {}, {}
+  S = {p = p, c = c, wall = wall, wall_s = tostring(wall), curb = math.floor(wall / XB),
+       cs = {}, csd = {}, csl = {}, au = {}, aud = {}, aul = {}, cl = {}, clw = {},
+       st = {}, dz = {}, fz = {}, frt = {}, xc = {}, xa = {}}
+  S.curb_s = tostring(S.curb)
+  local wm_out = {}
+  cleanup(meta, wm_out, 'xc', c.case_ttl, p .. ':cs', 'w', case_dec)
+  cleanup(meta, wm_out, 'xa', c.author_ttl, p .. ':au', 'lt', au_dec)
+
+  local first, wm, wmwall = num(meta.first, nil), num(meta.wm, 0), num(meta.wall, wall)
+  -- pass 2: aggregate the chunks; collect what the events will read
+  local inc, exs, tl, touched = {}, {}, {}, {}
+  local cids, authors = {}, {}
   for i, ch in ipairs(chunks) do
     if applied[i] then
-      redis.call('HSET', p .. ':applied', ch.p, ch.hi)
+      wm_out[ch.p] = ch.hi
       if ch.mn and ch.mn > 0 and (not first or ch.mn < first) then first = ch.mn end
       if ch.mx and ch.mx > wm then wm = ch.mx; wmwall = wall end
       local sc = ch.sc
       if sc then
-        local names = {'happy', 'neutral', 'angry', 'question', 'duplicates'}
-        for j, n in ipairs(names) do
-          if sc[j] and sc[j] > 0 then redis.call('HINCRBY', p .. ':st', n, sc[j]) end
+        for j = 1, 5 do
+          if sc[j] and sc[j] > 0 then st_incr(ST_NAMES[j], sc[j]) end
         end
       end
       for _, e in ipairs(ch.cl or {}) do
         -- {kind, topic, minute, count, example_id, phrase...}
         local kind, topic, minute, cnt = e[1], e[2], e[3], e[4]
-        local key = p .. ':cl:' .. kind .. ':' .. topic
-        redis.call('HINCRBY', key, 'm' .. minute, cnt)
-        redis.call('HINCRBY', key, 'h' .. math.floor(minute / 60), cnt)
-        redis.call('HINCRBY', key, 'tot', cnt)
-        if e[5] and e[5] ~= '' then
-          local xk = p .. ':clx:' .. kind .. ':' .. topic
-          redis.call('LPUSH', xk, e[5])
-          redis.call('LTRIM', xk, 0, 4)
-        end
-        for j = 6, #e do
-          redis.call('HINCRBY', p .. ':clp:' .. kind .. ':' .. topic, e[j], cnt)
+        local ck = kind .. '|' .. topic .. '|'
+        for _, f in ipairs({ck .. 'm' .. minute, ck .. 'h' .. math.floor(minute / 60), ck .. 'tot'}) do
+          inc[f] = (inc[f] or 0) + cnt
         end
         local tk = kind .. '|' .. topic
+        if e[5] and e[5] ~= '' then
+          exs[tk] = exs[tk] or {}
+          table.insert(exs[tk], e[5])
+        end
+        for j = 6, #e do
+          local f = ck .. 'p|' .. e[j]
+          inc[f] = (inc[f] or 0) + cnt
+        end
         if not touched[tk] then touched[tk] = true; tl[#tl + 1] = {kind, topic} end
       end
       for _, ev in ipairs(ch.ev or {}) do
-        if ev[1] == 'm' then on_mention(p, brand, c, ev, alerts)
-        elseif ev[1] == 'r' then on_response(p, brand, c, ev, wm) end
+        if ev[1] == 'm' then
+          if ev[10] and ev[10] ~= '' then
+            cids[#cids + 1] = ev[10]
+          elseif ev[4] == CLASS_HAPPY then
+            authors[#authors + 1] = ev[3]
+          elseif ev[4] == CLASS_ANGRY or ev[4] == CLASS_QUESTION then
+            cids[#cids + 1] = ev[2]
+            authors[#authors + 1] = ev[3]
+          end
+        elseif ev[1] == 'r' then
+          cids[#cids + 1] = ev[2]
+        end
+      end
+    end
+  end
+  -- one HMGET of the cases, one of the dossiers (event authors and the
+  -- authors of the cases the events refer to)
+  cs_load(cids)
+  for _, cid in ipairs(cids) do
+    local x = S.cs[cid]
+    if x and x.a then authors[#authors + 1] = x.a end
+  end
+  au_load(authors)
+  -- the events, in order
+  local alerts = {}
+  for i, ch in ipairs(chunks) do
+    if applied[i] then
+      for _, ev in ipairs(ch.ev or {}) do
+        if ev[1] == 'm' then on_mention(brand, c, ev, alerts)
+        elseif ev[1] == 'r' then on_response(brand, c, ev) end
       end
     end
   end
   if not first then first = wm end
-  redis.call('HSET', p .. ':meta', 'first', first, 'wm', wm, 'wall', wmwall)
+  -- clusters: one HMGET of every field the increments and the evaluation need
+  local fields = {'open'}
+  for f in pairs(inc) do fields[#fields + 1] = f end
   if wm > 0 then
-    for _, m in ipairs(redis.call('SMEMBERS', p .. ':open')) do
+    for _, t in ipairs(tl) do cluster_fields(c, wm, t[1] .. '|' .. t[2] .. '|', fields) end
+  end
+  for _, t in ipairs(tl) do fields[#fields + 1] = t[1] .. '|' .. t[2] .. '|x' end
+  hmget_map(p .. ':cl', fields, S.cl)
+  for f, n in pairs(inc) do clset(f, num(S.cl[f], 0) + n) end
+  for tk, list in pairs(exs) do
+    local old = json_list(S.cl[tk .. '|x'])
+    local x = {}
+    for j = #list, 1, -1 do if #x < 5 then x[#x + 1] = list[j] end end
+    for _, v in ipairs(old) do if #x < 5 then x[#x + 1] = v end end
+    clset(tk .. '|x', cjson.encode(x))
+  end
+  if wm > 0 then
+    local more = {}
+    for _, m in ipairs(open_list()) do
       if not touched[m] then
         local sep = string.find(m, '|', 1, true)
         tl[#tl + 1] = {string.sub(m, 1, sep - 1), string.sub(m, sep + 1)}
+        cluster_fields(c, wm, m .. '|', more)
       end
     end
-    for _, t in ipairs(tl) do cluster_eval(p, brand, c, t[1], t[2], wm, first, alerts) end
+    if #more > 0 then hmget_map(p .. ':cl', more, S.cl) end
+    -- the sorted sets as the events left them, before the sweep reads them
+    zflush(p .. ':due', S.dz); S.dz = {}
+    zflush(p .. ':fu', S.fz); S.fz = {}
+    for _, t in ipairs(tl) do cluster_eval(brand, c, t[1], t[2], wm, first, alerts) end
     -- SLA clock: event time, advanced by wall time while the brand is idle
-    sla_sweep(p, brand, c, wm + math.max(0, wall - wmwall), alerts)
+    sla_sweep(brand, c, wm + math.max(0, wall - wmwall), alerts)
   end
+  -- write back
+  zflush(p .. ':due', S.dz)
+  zflush(p .. ':fu', S.fz)
+  cl_flush()
+  local fv = {}
+  for _, cid in ipairs(S.csl) do fv[#fv + 1] = cid; fv[#fv + 1] = case_enc(S.cs[cid]) end
+  if #fv > 0 then hset_flat(p .. ':cs', fv) end
+  fv = {}
+  for _, a in ipairs(S.aul) do fv[#fv + 1] = a; fv[#fv + 1] = au_enc(S.au[a]) end
+  if #fv > 0 then hset_flat(p .. ':au', fv) end
+  if #S.xc > 0 then multi('RPUSH', p .. ':xc:' .. S.curb, S.xc) end
+  if #S.xa > 0 then multi('RPUSH', p .. ':xa:' .. S.curb, S.xa) end
+  if #S.frt > 0 then
+    local v = {}
+    for i, x in ipairs(S.frt) do v[i] = x end
+    multi('LPUSH', p .. ':frt', v)
+    redis.call('LTRIM', p .. ':frt', 0, 999)
+  end
+  wm_out.first, wm_out.wm, wm_out.wall = first, wm, wmwall
+  for n, v in pairs(S.st) do wm_out['s.' .. n] = num(meta['s.' .. n], 0) + v end
+  fv = {}
+  for f, v in pairs(wm_out) do fv[#fv + 1] = f; fv[#fv + 1] = v end
+  hset_flat(p .. ':meta', fv)
   local out = {'ok', #alerts}
+  fv = {}
   for _, a in ipairs(alerts) do
-    redis.call('HSET', p .. ':outbox', a[1], a[3])
+    fv[#fv + 1] = a[1]; fv[#fv + 1] = a[3]
     out[#out + 1] = a[1]; out[#out + 1] = a[2]; out[#out + 1] = a[3]
   end
+  if #fv > 0 then hset_flat(p .. ':outbox', fv) end
+  S = nil
   return out
 end
 
@@ -459,17 +838,19 @@ end
 local function wc_stats(keys, args)
   local p = keys[1]
   local wall, brand = tonumber(args[1]), args[2]
-  local h = redis.call('HGETALL', p .. ':st')
-  redis.call('DEL', p .. ':st')
+  local f = {'wm'}
+  for i, n in ipairs(ST_NAMES) do f[i + 1] = 's.' .. n end
+  local h = redis.call('HMGET', p .. ':meta', unpack(f))
+  redis.call('HDEL', p .. ':meta', unpack(f, 2))
   local st = {}
-  for i = 1, #h, 2 do st[h[i]] = tonumber(h[i + 1]) end
+  for i, n in ipairs(ST_NAMES) do st[n] = tonumber(h[i + 1]) end
   local frt = redis.call('LRANGE', p .. ':frt', 0, -1)
   local v = {}
   for i, x in ipairs(frt) do v[i] = tonumber(x) end
   table.sort(v)
-  local function q(f)
+  local function q(fr)
     if #v == 0 then return cjson.null end
-    return math.floor(v[math.max(1, math.ceil(f * #v))] / 1000 + 0.5)
+    return math.floor(v[math.max(1, math.ceil(fr * #v))] / 1000 + 0.5)
   end
   local total = 0
   for _, n in ipairs({'happy', 'neutral', 'angry', 'question'}) do total = total + (st[n] or 0) end
@@ -477,15 +858,17 @@ local function wc_stats(keys, args)
   for _, n in ipairs({'happy', 'neutral', 'angry', 'question'}) do
     ratio[n] = total > 0 and math.floor((st[n] or 0) * 1000 / total + 0.5) / 1000 or 0
   end
-  local meta = redis.call('HMGET', p .. ':meta', 'wm')
+  local open = redis.call('HGET', p .. ':cl', 'open')
+  local nopen = 0
+  if open then for _ in string.gmatch(open, '[^\t]+') do nopen = nopen + 1 end end
   local out = {
-    type = 'stats', brand = brand, wall_ms = wall, event_time_ms = num(meta[1], 0),
+    type = 'stats', brand = brand, wall_ms = wall, event_time_ms = num(h[1], 0),
     mentions = total, classes = {happy = st.happy or 0, neutral = st.neutral or 0,
       angry = st.angry or 0, question = st.question or 0},
     class_ratio = ratio, duplicates = st.duplicates or 0, responses = st.responses or 0,
     conversions = st.conversions or 0,
     first_response_s = {median = q(0.5), p90 = q(0.9), samples = #v},
-    clusters_open = redis.call('SCARD', p .. ':open'),
+    clusters_open = nopen,
     sla_open = redis.call('ZCARD', p .. ':due'),
   }
   return cjson.encode(out)

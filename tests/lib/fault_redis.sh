@@ -77,9 +77,11 @@ fr_libs_loaded() {
 
 fr_libs_count() { grep -c "redis function library webcared loaded" "$WC_DAEMON_LOG" || true; }
 
-# fr_class_total BRAND : sum of the class counters of a brand in Redis.
+# fr_class_total BRAND : sum of the class counters of a brand in Redis (the
+# s.<class> fields of its meta hash).
 fr_class_total() {
-    wc_redis_cli hgetall "wc:{$1}:st" | awk 'NR % 2 == 0 && $1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }'
+    wc_redis_cli hmget "wc:{$1}:meta" s.happy s.neutral s.angry s.question |
+        awk '$1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }'
 }
 
 _fr_lag0() {

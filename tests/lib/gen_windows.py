@@ -164,12 +164,15 @@ def cmd_compare(args):
     bad = 0
     for b in args.brands.split(","):
         w = want.get(b, {"clusters": {}, "classes": {}})
-        keys = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(args.redis_port), "--scan",
-                               "--pattern", "wc:{%s}:cl:*" % b],
-                              check=True, capture_output=True, text=True).stdout.split()
-        prefix = "wc:{%s}:cl:" % b
-        got = {k[len(prefix):]: redis_hash(args.redis_port, k) for k in keys}
-        st = redis_hash(args.redis_port, "wc:{%s}:st" % b)
+        # all clusters of a brand live in one hash, fields "<kind>|<topic>|<name>";
+        # the class counters are the "s.<class>" fields of the brand's meta hash
+        got = {}
+        for f, v in redis_hash(args.redis_port, "wc:{%s}:cl" % b).items():
+            parts = f.split("|", 2)
+            if len(parts) == 3:
+                got.setdefault("%s:%s" % (parts[0], parts[1]), {})[parts[2]] = v
+        st = {f[2:]: v for f, v in redis_hash(args.redis_port, "wc:{%s}:meta" % b).items()
+              if f.startswith("s.")}
 
         def differs(n, v):
             return n != v if args.mode == "exact" else n > v
