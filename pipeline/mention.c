@@ -38,6 +38,7 @@
 
 #include <assert.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -825,8 +826,8 @@ static size_t unescaped_len(const raw_str_t *s)
 
 /* String value of a known field. Required: non-empty, null is WRONG_TYPE.
  * Optional: null or "" = absent. at = first byte of the value. */
-static inline const uint8_t *parse_str(dec_t *d, const uint8_t *at, int f, uint32_t max,
-                                       bool required, wc_str_t *dst)
+WC_HOT const uint8_t *parse_str(dec_t *d, const uint8_t *at, int f, uint32_t max, bool required,
+                                wc_str_t *dst)
 {
     const char *field = fname[f];
     raw_str_t s;
@@ -977,6 +978,26 @@ static const uint8_t *parse_channel(dec_t *d, const uint8_t *at, wc_channel_t *d
 static const uint8_t *parse_object(dec_t *d, const uint8_t *p, enum obj_kind kind, int depth,
                                    wc_mention_t *m);
 
+/* The string fields: destination, limit, required. One table so that
+ * parse_field has a single (inlined) parse_str for all of them. */
+enum { LIM_NONE = 0, LIM_ID, LIM_FIELD, LIM_TEXT, LIM_LANG };
+typedef struct str_field {
+    uint16_t off; /* offsetof(wc_mention_t, <wc_str_t field>) */
+    uint8_t lim;  /* LIM_*; LIM_NONE: not a string field */
+    uint8_t required;
+} str_field_t;
+static const str_field_t str_fields[F__COUNT] = {
+    [F_ID] = {offsetof(wc_mention_t, id), LIM_ID, 1},
+    [F_BRAND] = {offsetof(wc_mention_t, brand), LIM_FIELD, 1},
+    [F_TEXT] = {offsetof(wc_mention_t, text), LIM_TEXT, 1},
+    [F_LANG] = {offsetof(wc_mention_t, lang), LIM_LANG, 0},
+    [F_CONVERSATION_ID] = {offsetof(wc_mention_t, conversation_id), LIM_ID, 0},
+    [F_IN_REPLY_TO] = {offsetof(wc_mention_t, in_reply_to), LIM_ID, 0},
+    [F_URL] = {offsetof(wc_mention_t, url), LIM_FIELD, 0},
+    [F_A_ID] = {offsetof(wc_mention_t, author_id), LIM_ID, 1},
+    [F_A_HANDLE] = {offsetof(wc_mention_t, author_handle), LIM_FIELD, 0},
+};
+
 /* Parse the value of known field f at `at` (first byte, at < end). */
 static inline const uint8_t *parse_field(dec_t *d, const uint8_t *at, int f, int depth,
                                          wc_mention_t *m)
@@ -984,16 +1005,17 @@ static inline const uint8_t *parse_field(dec_t *d, const uint8_t *at, int f, int
     const wc_decode_limits_t *l = d->lim;
     uint64_t u = 0;
     const uint8_t *p;
+    const str_field_t sf = str_fields[f];
+    if (sf.lim != LIM_NONE) {
+        const uint32_t max = sf.lim == LIM_ID      ? l->max_id_len
+                             : sf.lim == LIM_FIELD ? l->max_field_len
+                             : sf.lim == LIM_TEXT  ? l->max_text_len
+                                                   : WC_MENTION_LANG_MAX;
+        return parse_str(d, at, f, max, sf.required, (wc_str_t *)(void *)((char *)m + sf.off));
+    }
     switch ((enum fid)f) {
-    case F_ID: return parse_str(d, at, f, l->max_id_len, true, &m->id);
-    case F_BRAND: return parse_str(d, at, f, l->max_field_len, true, &m->brand);
-    case F_TEXT: return parse_str(d, at, f, l->max_text_len, true, &m->text);
     case F_CHANNEL: return parse_channel(d, at, &m->channel);
     case F_CREATED_AT: return parse_created_at(d, at, &m->created_at_ms);
-    case F_LANG: return parse_str(d, at, f, WC_MENTION_LANG_MAX, false, &m->lang);
-    case F_CONVERSATION_ID: return parse_str(d, at, f, l->max_id_len, false, &m->conversation_id);
-    case F_IN_REPLY_TO: return parse_str(d, at, f, l->max_id_len, false, &m->in_reply_to);
-    case F_URL: return parse_str(d, at, f, l->max_field_len, false, &m->url);
     case F_AUTHOR:
         if (*at != '{')
             return wrong_type(d, at, fname[f], "object");
@@ -1004,8 +1026,6 @@ static inline const uint8_t *parse_field(dec_t *d, const uint8_t *at, int f, int
         if (*at == 'n')
             return scan_literal(d, at, "null", 4, fname[f]);
         return wrong_type(d, at, fname[f], "object");
-    case F_A_ID: return parse_str(d, at, f, l->max_id_len, true, &m->author_id);
-    case F_A_HANDLE: return parse_str(d, at, f, l->max_field_len, false, &m->author_handle);
     case F_A_FOLLOWERS: return parse_uint(d, at, f, UINT64_MAX, &m->author_followers);
     case F_A_VERIFIED: return parse_bool(d, at, f, &m->author_verified);
     case F_M_RESHARES:
