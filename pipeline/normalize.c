@@ -45,7 +45,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <utf8proc.h>
 
 /* ---- character classes ------------------------------------------------ */
@@ -435,6 +434,28 @@ static size_t scan_word(scan_t *x, size_t i, int tag, int *digits_only, int *cap
     return i;
 }
 
+/* s[0..n) == lit (lower case) ignoring the case of ASCII letters, i.e.
+ * strncasecmp() in the C locale, inline (URL prefixes are checked per word
+ * starting with "ht"/"ww"). */
+static inline int ascii_ieq(const uint8_t *s, const char *lit, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        if (ascii_lower[s[k]] != (uint8_t)lit[k])
+            return 0;
+    return 1;
+}
+
+/* punctuation dropped from the end of a URL: . , ; : ! ? ) ] ' */
+static inline int url_trail(uint8_t c)
+{
+    switch (c) {
+    case '.': case ',': case ';': case ':': case '!': case '?': case ')': case ']': case '\'':
+        return 1;
+    default:
+        return 0;
+    }
+}
+
 /* URL at s[i]? returns its length in bytes (0 if not a URL). */
 static size_t url_len(const scan_t *x, size_t i)
 {
@@ -443,11 +464,11 @@ static size_t url_len(const scan_t *x, size_t i)
     size_t pre = 0;
     if (rem < 5 || ((s[1] | 0x20) != 't' && (s[1] | 0x20) != 'w'))
         return 0;
-    if (rem >= 8 && !strncasecmp((const char *)s, "https://", 8))
+    if (rem >= 8 && ascii_ieq(s, "https://", 8))
         pre = 8;
-    else if (rem >= 7 && !strncasecmp((const char *)s, "http://", 7))
+    else if (rem >= 7 && ascii_ieq(s, "http://", 7))
         pre = 7;
-    else if (rem >= 5 && !strncasecmp((const char *)s, "www.", 4) && ascii_class[s[4]] != C_SEP &&
+    else if (rem >= 5 && ascii_ieq(s, "www.", 4) && ascii_class[s[4]] != C_SEP &&
              ascii_class[s[4]] != C_DOT)
         pre = 4;
     if (!pre)
@@ -455,7 +476,7 @@ static size_t url_len(const scan_t *x, size_t i)
     size_t e = pre;
     while (e < rem && s[e] > ' ' && s[e] != '"' && s[e] != '<' && s[e] != '>')
         e++;
-    while (e > pre && strchr(".,;:!?)]'", s[e - 1]))
+    while (e > pre && url_trail(s[e - 1])) /* s[e - 1] > ' ' */
         e--;
     return e;
 }
@@ -755,32 +776,73 @@ typedef struct masks {
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
+#define HAVE_TAIL_MASKS 1
+/* The masks of 16 bytes (bit i = byte i) and their lower-cased copy at out. */
+static inline void vec_masks(const uint8_t *in, uint8_t *out, unsigned *W, unsigned *U,
+                             unsigned *D, unsigned *X)
+{
+    __m128i v = _mm_loadu_si128((const __m128i *)in);
+    __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
+    __m128i lo = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
+    __m128i dg = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
+                               _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
+    __m128i v2 = _mm_or_si128(v, _mm_set1_epi8(2));
+    __m128i st = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)); /* controls and >= 0x80 */
+    st = _mm_or_si128(st, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x39)),
+                                        _mm_cmplt_epi8(v, _mm_set1_epi8(0x3E)))); /* :;<= */
+    st = _mm_or_si128(st, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x3E)),
+                                        _mm_cmplt_epi8(v, _mm_set1_epi8(0x41)))); /* ?@ */
+    st = _mm_or_si128(st, _mm_cmpeq_epi8(v2, _mm_set1_epi8('.')));                /* , . */
+    st = _mm_or_si128(st, _mm_cmpeq_epi8(v2, _mm_set1_epi8('#')));                /* ! # */
+    _mm_storeu_si128((__m128i *)out, _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20))));
+    *W = (unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(up, lo), dg));
+    *U = (unsigned)_mm_movemask_epi8(up);
+    *D = (unsigned)_mm_movemask_epi8(dg);
+    *X = (unsigned)_mm_movemask_epi8(st);
+}
+
 static inline void block_masks(const uint8_t *in, uint8_t *out, uint64_t *W, uint64_t *U,
                                uint64_t *D, uint64_t *X)
 {
     uint64_t w = 0, u = 0, d = 0, x = 0;
     for (int k = 0; k < 4; k++) {
-        __m128i v = _mm_loadu_si128((const __m128i *)(in + 16 * k));
-        __m128i up = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('A' - 1)),
-                                   _mm_cmplt_epi8(v, _mm_set1_epi8('Z' + 1)));
-        __m128i lo = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('a' - 1)),
-                                   _mm_cmplt_epi8(v, _mm_set1_epi8('z' + 1)));
-        __m128i dg = _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8('0' - 1)),
-                                   _mm_cmplt_epi8(v, _mm_set1_epi8('9' + 1)));
-        __m128i v2 = _mm_or_si128(v, _mm_set1_epi8(2));
-        __m128i st = _mm_cmplt_epi8(v, _mm_set1_epi8(0x20)); /* controls and >= 0x80 */
-        st = _mm_or_si128(st, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x39)),
-                                            _mm_cmplt_epi8(v, _mm_set1_epi8(0x3E)))); /* :;<= */
-        st = _mm_or_si128(st, _mm_and_si128(_mm_cmpgt_epi8(v, _mm_set1_epi8(0x3E)),
-                                            _mm_cmplt_epi8(v, _mm_set1_epi8(0x41)))); /* ?@ */
-        st = _mm_or_si128(st, _mm_cmpeq_epi8(v2, _mm_set1_epi8('.')));                /* , . */
-        st = _mm_or_si128(st, _mm_cmpeq_epi8(v2, _mm_set1_epi8('#')));                /* ! # */
-        _mm_storeu_si128((__m128i *)(out + 16 * k),
-                         _mm_add_epi8(v, _mm_and_si128(up, _mm_set1_epi8(0x20))));
-        w |= (uint64_t)(uint32_t)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(up, lo), dg)) << (16 * k);
-        u |= (uint64_t)(uint32_t)_mm_movemask_epi8(up) << (16 * k);
-        d |= (uint64_t)(uint32_t)_mm_movemask_epi8(dg) << (16 * k);
-        x |= (uint64_t)(uint32_t)_mm_movemask_epi8(st) << (16 * k);
+        unsigned cw, cu, cd, cx;
+        vec_masks(in + 16 * k, out + 16 * k, &cw, &cu, &cd, &cx);
+        w |= (uint64_t)cw << (16 * k);
+        u |= (uint64_t)cu << (16 * k);
+        d |= (uint64_t)cd << (16 * k);
+        x |= (uint64_t)cx << (16 * k);
+    }
+    *W = w, *U = u, *D = d, *X = x;
+}
+
+/*
+ * The last block, r < 64 bytes at in, without copying it to a zeroed buffer
+ * (that copy cost a failed store-to-load forwarding per 16-byte load): whole
+ * 16-byte chunks are read in place; the rest is the 16 bytes that end at
+ * in + r (in[r - 16] must be readable: a text of >= 16 bytes), whose masks
+ * are shifted down and whose lower-cased copy rewrites identical bytes.
+ * Mask bits >= r are 0.
+ */
+static inline void tail_masks(const uint8_t *in, size_t r, uint8_t *out, uint64_t *W,
+                              uint64_t *U, uint64_t *D, uint64_t *X)
+{
+    uint64_t w = 0, u = 0, d = 0, x = 0;
+    for (size_t c = 0; c < r; c += 16) {
+        unsigned cw, cu, cd, cx;
+        if (c + 16 <= r) {
+            vec_masks(in + c, out + c, &cw, &cu, &cd, &cx);
+        } else {
+            const unsigned sh = (unsigned)(c + 16 - r); /* 1..15 */
+            vec_masks(in + r - 16, out + r - 16, &cw, &cu, &cd, &cx);
+            cw >>= sh, cu >>= sh, cd >>= sh, cx >>= sh;
+        }
+        w |= (uint64_t)cw << c;
+        u |= (uint64_t)cu << c;
+        d |= (uint64_t)cd << c;
+        x |= (uint64_t)cx << c;
     }
     *W = w, *U = u, *D = d, *X = x;
 }
@@ -850,11 +912,18 @@ static int norm_fast(scan_t *x)
         if ((b + 1) * 64 <= len) {
             block_masks(s + b * 64, f + b * 64, &M.w[b], &M.u[b], &M.d[b], &X);
         } else {
-            uint8_t tmp[64];
             size_t r = len - b * 64;
-            memset(tmp, 0, sizeof(tmp));
-            memcpy(tmp, s + b * 64, r);
-            block_masks(tmp, f + b * 64, &M.w[b], &M.u[b], &M.d[b], &X);
+#if defined(HAVE_TAIL_MASKS)
+            if (len >= 16) {
+                tail_masks(s + b * 64, r, f + b * 64, &M.w[b], &M.u[b], &M.d[b], &X);
+            } else
+#endif
+            {
+                uint8_t tmp[64];
+                memset(tmp, 0, sizeof(tmp));
+                memcpy(tmp, s + b * 64, r);
+                block_masks(tmp, f + b * 64, &M.w[b], &M.u[b], &M.d[b], &X);
+            }
             uint64_t valid = (1ULL << r) - 1; /* r < 64 */
             M.w[b] &= valid, M.u[b] &= valid, M.d[b] &= valid;
             X = (X & valid) | (1ULL << r); /* sentinel: the end is an event */
