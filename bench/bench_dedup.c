@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define T0 1700000000000LL
 
@@ -45,7 +46,7 @@ typedef struct run {
     size_t n;
     int64_t t_start;
     int mode; /* MODE_* */
-    int64_t ns;
+    int64_t ns, cpu_ns; /* wall clock, and this thread's CPU time */
     pthread_barrier_t *bar;
 } run_t;
 
@@ -85,12 +86,23 @@ static void build_keys(wc_dedup_key_t *k, size_t n, uint64_t stream, uint64_t ba
     }
 }
 
+/* CPU time of the calling thread: on the shared 2-core machine a thread
+ * that is descheduled stops this clock, so lookups per CPU-second move
+ * much less with the load than lookups per wall-clock second (cache and
+ * SMT interference from other processes still count). */
+static int64_t thread_cpu_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static void *run_thread(void *arg)
 {
     run_t *r = arg;
     wc_dedup_result_t res;
     pthread_barrier_wait(r->bar);
-    int64_t t0 = wc_mono_ns();
+    int64_t t0 = wc_mono_ns(), c0 = thread_cpu_ns();
     if (r->mode == MODE_API) {
         enum { B = 256 };
         const wc_dedup_key_t *kp[B];
@@ -114,6 +126,7 @@ static void *run_thread(void *arg)
             wc_dedup_check(r->d, &r->keys[i], r->t_start + (int64_t)(i / 1000), &res);
     }
     r->ns = wc_mono_ns() - t0;
+    r->cpu_ns = thread_cpu_ns() - c0;
     return NULL;
 }
 
@@ -124,9 +137,10 @@ static int cmp_dbl(const void *a, const void *b)
 }
 
 /* One measurement: nt threads, each checking n fresh keys. Returns total
- * lookups/s (wall clock of the slowest thread). */
+ * lookups/s (wall clock of the slowest thread); *cpu_rate: lookups per
+ * CPU-second of one thread (all threads' lookups / all threads' CPU time). */
 static double measure(wc_dedup_t *d, wc_dedup_key_t **keys, int nt, size_t n, int mode,
-                      uint64_t *base)
+                      uint64_t *base, double *cpu_rate)
 {
     pthread_t th[8];
     run_t r[8];
@@ -140,12 +154,15 @@ static double measure(wc_dedup_t *d, wc_dedup_key_t **keys, int nt, size_t n, in
     *base += n;
     for (int t = 0; t < nt; t++)
         pthread_create(&th[t], NULL, run_thread, &r[t]);
-    int64_t max_ns = 1;
+    int64_t max_ns = 1, cpu_ns = 1;
     for (int t = 0; t < nt; t++) {
         pthread_join(th[t], NULL);
         max_ns = WC_MAX(max_ns, r[t].ns);
+        cpu_ns += r[t].cpu_ns;
     }
     pthread_barrier_destroy(&bar);
+    if (cpu_rate)
+        *cpu_rate = (double)n * nt / ((double)cpu_ns / 1e9);
     return (double)n * nt / ((double)max_ns / 1e9);
 }
 
@@ -254,11 +271,12 @@ int main(int argc, char **argv)
                 return 1;
             }
             uint64_t base = 0;
-            measure(d, keys, nt, warm / (size_t)nt, mode, &base); /* fill: steady state */
-            double v[64];
+            measure(d, keys, nt, warm / (size_t)nt, mode, &base, NULL); /* fill: steady state */
+            double v[64], cv[64];
             for (int r = 0; r < reps; r++)
-                v[r] = measure(d, keys, nt, n, mode, &base);
+                v[r] = measure(d, keys, nt, n, mode, &base, &cv[r]);
             qsort(v, (size_t)reps, sizeof(v[0]), cmp_dbl);
+            qsort(cv, (size_t)reps, sizeof(cv[0]), cmp_dbl);
             double best = v[reps - 1], med = v[reps / 2];
             if (nt == 1) {
                 best1[mode] = best;
@@ -266,10 +284,10 @@ int main(int argc, char **argv)
             }
             wc_dedup_stats_t st;
             wc_dedup_stats(d, &st);
-            printf("%-5s threads %d: median %6.2f M lookups/s (%5.2f M per thread), best %6.2f M"
-                   "%s; evicted_live %llu\n",
-                   mode_name[mode], nt, med / 1e6, med / nt / 1e6, best / 1e6,
-                   nt > 1 ? "" : "", (unsigned long long)st.evicted_live);
+            printf("%-5s threads %d: median %6.2f M lookups/s (%5.2f M per thread), best %6.2f M; "
+                   "per CPU-second of a thread: median %5.2f M, best %5.2f M; evicted_live %llu\n",
+                   mode_name[mode], nt, med / 1e6, med / nt / 1e6, best / 1e6, cv[reps / 2] / 1e6,
+                   cv[reps - 1] / 1e6, (unsigned long long)st.evicted_live);
             if (nt > 1)
                 printf("      scaling 1 -> %d threads: median x%.2f, best x%.2f\n", nt,
                        med / med1[mode], best / best1[mode]);
@@ -288,7 +306,7 @@ int main(int argc, char **argv)
             return 1;
         }
         uint64_t base = 0;
-        measure(d, keys, nt, n, MODE_API, &base); /* insert */
+        measure(d, keys, nt, n, MODE_API, &base, NULL); /* insert */
         for (int t = 0; t < nt; t++)
             for (size_t i = 0; i < n; i++)
                 keys[t][i].offset += 1000000000;

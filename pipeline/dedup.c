@@ -208,10 +208,10 @@ typedef struct rec {
     _Atomic uint64_t case_id[2];
     _Atomic uint64_t agg0; /* gen 16 | duplicates 24 | authors 24 */
     _Atomic uint64_t agg1; /* gen 16 | reach 48 */
-    /* index buckets this record is published in (bucket numbers, 32 bits
-     * each: near bands 0-3, id): read when it is recycled (slots_clear),
+    /* index buckets this record is published in (bucket numbers: near
+     * bands 0-3, id): read when it is recycled (slots_clear),
      * and one check ahead of that to prefetch them */
-    _Atomic uint64_t bkt[3];
+    _Atomic uint32_t bkt[6]; /* [5] unused */
     /* where the owner's publishes put its slots, 4 bits per bucket (near
      * bands 0-3 at bit 4*b, id at bit 16): 0 unknown (scan the bucket),
      * 1..8 slot + 1, 15 none. A hint, written by the owner after its
@@ -414,7 +414,7 @@ typedef struct nkeys nkeys_t;
 static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim, nkeys_t *o);
 
 #define POS_NONE 15u
-#define POS_ID 4
+#define POS_ID NB_MAX /* rec.bkt[POS_ID], nkeys.bn[POS_ID]: the id bucket */
 static inline unsigned pos_get(uint64_t pos, int i)
 {
     return (unsigned)(pos >> (4 * i)) & 15u;
@@ -448,7 +448,7 @@ static void bucket_clear(_Atomic uint64_t *b, uint32_t idx, unsigned hint)
 }
 
 static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t meta,
-                        const uint64_t *bkt, uint64_t pos);
+                        const uint32_t *bkt, uint64_t pos);
 
 /* Take the next reusable record of this thread's ring chunk and move it to
  * INIT with a new generation. Skips in-flight records. */
@@ -481,8 +481,8 @@ static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out)
          * writer of these fields moves state to INIT first, and then the
          * CAS below fails) */
         uint64_t ometa = LDA(&r->meta);
-        uint64_t onb[3];
-        for (int i = 0; i < 3; i++)
+        uint32_t onb[5];
+        for (int i = 0; i < 5; i++)
             onb[i] = LDA(&r->bkt[i]);
         uint64_t opos = LDA(&r->pos);
         if (!atomic_compare_exchange_strong_explicit(&r->state, &st, ST_MAKE(gen, S_INIT, 0),
@@ -498,10 +498,10 @@ static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out)
 }
 
 static void rec_init(wc_dedup_t *d, uint32_t idx, uint32_t gen, const wc_dedup_key_t *k,
-                     int64_t now, uint64_t nk, bool sim, uint64_t role_ref, const uint64_t *bkt)
+                     int64_t now, uint64_t nk, bool sim, uint64_t role_ref, const uint32_t *bkt)
 {
     rec_t *r = &d->rec[idx];
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 5; i++)
         STR(&r->bkt[i], bkt[i]);
     STR(&r->pos, 0);
     STR(&r->id_hash, k->id_hash);
@@ -521,9 +521,14 @@ static void rec_init(wc_dedup_t *d, uint32_t idx, uint32_t gen, const wc_dedup_k
 
 /* ---- index buckets ---------------------------------------------------- */
 
+static inline uint32_t id_bucket_num(const wc_dedup_t *d, uint64_t id_hash)
+{
+    return (uint32_t)(wc_hash_u64(id_hash ^ SALT_ID) & d->id_bmask);
+}
+
 static inline _Atomic uint64_t *id_bucket(const wc_dedup_t *d, uint64_t id_hash)
 {
-    return d->id_slots + (wc_hash_u64(id_hash ^ SALT_ID) & d->id_bmask) * BUCKET_SLOTS;
+    return d->id_slots + (uint64_t)id_bucket_num(d, id_hash) * BUCKET_SLOTS;
 }
 
 static inline uint32_t id_tag(uint64_t id_hash)
@@ -536,6 +541,7 @@ struct nkeys {
     bool sim;
     _Atomic uint64_t *b[NB_MAX];
     uint32_t tag[NB_MAX];
+    uint32_t bn[NB_MAX + 1]; /* bucket numbers (rec.bkt): bands, [NB_MAX] the id bucket */
 };
 
 static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim, nkeys_t *o)
@@ -543,8 +549,9 @@ static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim
     o->sim = sim;
     if (!sim) {
         o->n = 1;
-        o->b[0] = d->near_slots +
-                  (wc_hash_u64(wc_hash_u64(nk ^ SALT_TEXT) ^ brand) & d->near_bmask) * BUCKET_SLOTS;
+        o->bn[0] = (uint32_t)(wc_hash_u64(wc_hash_u64(nk ^ SALT_TEXT) ^ brand) & d->near_bmask);
+        o->bn[1] = o->bn[2] = o->bn[3] = 0;
+        o->b[0] = d->near_slots + (uint64_t)o->bn[0] * BUCKET_SLOTS;
         o->tag[0] = (uint32_t)(nk >> 44);
         return;
     }
@@ -554,10 +561,22 @@ static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim
     uint64_t bm = wc_hash_u64(brand ^ SALT_BAND);
     int n = d->nbands;
     o->n = n;
+    o->bn[1] = o->bn[2] = o->bn[3] = 0;
+    if (n == NB_MAX) {
+        /* k >= 3 (the default): four 16-bit bands, constant shifts */
+#pragma GCC unroll 4
+        for (int b = 0; b < NB_MAX; b++) {
+            uint64_t v = (nk >> (16 * b)) & 0xffffu;
+            o->bn[b] = (uint32_t)(wc_hash_u64(bm ^ v ^ ((uint64_t)(b + 1) << 58)) & d->near_bmask);
+            o->b[b] = d->near_slots + (uint64_t)o->bn[b] * BUCKET_SLOTS;
+            o->tag[b] = (uint32_t)(rotr64(nk, (16 * (b + 1)) & 63) & 0xfffffu);
+        }
+        return;
+    }
     for (int b = 0; b < n; b++) {
         uint64_t v = (nk >> d->band_lo[b]) & d->band_mask[b];
-        uint64_t h = wc_hash_u64(bm ^ v ^ ((uint64_t)(b + 1) << 58));
-        o->b[b] = d->near_slots + (h & d->near_bmask) * BUCKET_SLOTS;
+        o->bn[b] = (uint32_t)(wc_hash_u64(bm ^ v ^ ((uint64_t)(b + 1) << 58)) & d->near_bmask);
+        o->b[b] = d->near_slots + (uint64_t)o->bn[b] * BUCKET_SLOTS;
         o->tag[b] = (uint32_t)(rotr64(nk, d->band_tag_rot[b]) & 0xfffffu);
     }
 }
@@ -568,21 +587,16 @@ static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim
  * records to find a dead one, and scans skip empty words cheaply. Slots of
  * in-flight records are never touched (a record in flight is never
  * recycled). A lost id claim never published near keys. */
-static inline uint64_t bkt_num(const uint64_t *bkt, int i)
-{
-    return (bkt[i / 2] >> (32 * (i & 1))) & 0xffffffffu;
-}
-
 static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t meta,
-                        const uint64_t *bkt, uint64_t pos)
+                        const uint32_t *bkt, uint64_t pos)
 {
-    bucket_clear(d->id_slots + (bkt_num(bkt, 4) & d->id_bmask) * BUCKET_SLOTS, idx,
+    bucket_clear(d->id_slots + (bkt[POS_ID] & d->id_bmask) * BUCKET_SLOTS, idx,
                  pos_get(pos, POS_ID));
     if (status == S_ID_LOST)
         return;
     int n = (meta & FL_SIM) ? d->nbands : 1;
     for (int b = 0; b < n; b++)
-        bucket_clear(d->near_slots + (bkt_num(bkt, b) & d->near_bmask) * BUCKET_SLOTS, idx,
+        bucket_clear(d->near_slots + (bkt[b] & d->near_bmask) * BUCKET_SLOTS, idx,
                      pos_get(pos, b));
 }
 
@@ -595,15 +609,10 @@ static inline void recycle_prefetch(wc_dedup_t *d)
     if (tl.next >= tl.end)
         return;
     const rec_t *r = &d->rec[tl.next & d->cap_mask];
-    uint64_t bkt[3];
-    for (int i = 0; i < 3; i++)
-        bkt[i] = LD(&r->bkt[i]);
-    if (bkt[0] | bkt[1] | bkt[2]) {
-        __builtin_prefetch(d->id_slots + (bkt_num(bkt, 4) & d->id_bmask) * BUCKET_SLOTS, 1, 3);
-        for (int b = 0; b < d->nbands; b++)
-            __builtin_prefetch(d->near_slots + (bkt_num(bkt, b) & d->near_bmask) * BUCKET_SLOTS,
-                               1, 3);
-    }
+    /* a record never used has bucket numbers 0: a harmless prefetch */
+    __builtin_prefetch(d->id_slots + (LD(&r->bkt[POS_ID]) & d->id_bmask) * BUCKET_SLOTS, 1, 3);
+    for (int b = 0; b < d->nbands; b++)
+        __builtin_prefetch(d->near_slots + (LD(&r->bkt[b]) & d->near_bmask) * BUCKET_SLOTS, 1, 3);
     if (tl.next + 1 < tl.end) {
         const rec_t *r2 = &d->rec[(tl.next + 1) & d->cap_mask];
         __builtin_prefetch(r2, 1, 3);
@@ -629,19 +638,40 @@ static inline void slot_halves(const uint64_t *ws, __m128i *lo, __m128i *hi)
 }
 
 /* all-ones lanes where the slot must be skipped: empty (ref 0) or tag too far */
-static inline __m128i prefilter_bad4(const uint64_t *ws, __m128i tagv, __m128i kkv)
+static inline __m128i prefilter_bad4(const uint64_t *ws, __m128i tagv, int kk)
 {
     const __m128i m20 = _mm_set1_epi32(0xfffff);
     __m128i lo, hi;
     slot_halves(ws, &lo, &hi);
     __m128i x = _mm_xor_si128(_mm_and_si128(_mm_srli_epi32(lo, 12), m20), tagv);
+    __m128i empty = _mm_cmpeq_epi32(hi, _mm_setzero_si128());
+    if (kk <= 3) {
+        /* popcount(x) <= kk: x is 0 after clearing its lowest bit kk times */
+        const __m128i one = _mm_set1_epi32(1);
+        switch (kk) {
+        case 3:
+            x = _mm_and_si128(x, _mm_sub_epi32(x, one));
+            __attribute__((fallthrough));
+        case 2:
+            x = _mm_and_si128(x, _mm_sub_epi32(x, one));
+            __attribute__((fallthrough));
+        case 1:
+            x = _mm_and_si128(x, _mm_sub_epi32(x, one));
+            break;
+        default:
+            break;
+        }
+        return _mm_or_si128(_mm_xor_si128(_mm_cmpeq_epi32(x, _mm_setzero_si128()),
+                                          _mm_set1_epi32(-1)),
+                            empty);
+    }
     x = _mm_sub_epi32(x, _mm_and_si128(_mm_srli_epi32(x, 1), _mm_set1_epi32(0x55555555)));
     x = _mm_add_epi32(_mm_and_si128(x, _mm_set1_epi32(0x33333333)),
                       _mm_and_si128(_mm_srli_epi32(x, 2), _mm_set1_epi32(0x33333333)));
     x = _mm_and_si128(_mm_add_epi32(x, _mm_srli_epi32(x, 4)), _mm_set1_epi32(0x0f0f0f0f));
     x = _mm_add_epi32(x, _mm_srli_epi32(x, 8));
     x = _mm_and_si128(_mm_add_epi32(x, _mm_srli_epi32(x, 16)), _mm_set1_epi32(0x3f));
-    return _mm_or_si128(_mm_cmpgt_epi32(x, kkv), _mm_cmpeq_epi32(hi, _mm_setzero_si128()));
+    return _mm_or_si128(_mm_cmpgt_epi32(x, _mm_set1_epi32(kk)), empty);
 }
 
 static inline unsigned lanes_to_mask(__m128i bad0, __m128i bad1)
@@ -652,8 +682,8 @@ static inline unsigned lanes_to_mask(__m128i bad0, __m128i bad1)
 
 static inline unsigned prefilter_mask(const uint64_t *ws, uint32_t tag, int kk)
 {
-    __m128i tagv = _mm_set1_epi32((int)tag), kkv = _mm_set1_epi32(kk);
-    return lanes_to_mask(prefilter_bad4(ws, tagv, kkv), prefilter_bad4(ws + 4, tagv, kkv));
+    __m128i tagv = _mm_set1_epi32((int)tag);
+    return lanes_to_mask(prefilter_bad4(ws, tagv, kk), prefilter_bad4(ws + 4, tagv, kk));
 }
 
 static inline __m128i tag_bad4(const uint64_t *ws, __m128i tagv)
@@ -1452,9 +1482,10 @@ typedef struct plan {
 
 static inline void plan_make(const wc_dedup_t *d, const wc_dedup_key_t *key, plan_t *p)
 {
-    p->idb = id_bucket(d, key->id_hash);
     near_keys(d, key->brand_hash, key->simhash_valid ? key->simhash : key->text_hash,
               key->simhash_valid != 0, &p->nk);
+    p->nk.bn[NB_MAX] = id_bucket_num(d, key->id_hash);
+    p->idb = d->id_slots + (uint64_t)p->nk.bn[NB_MAX] * BUCKET_SLOTS;
 }
 
 static inline void plan_prefetch(const plan_t *p)
@@ -1537,10 +1568,7 @@ static int check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t 
      *    comment). No read-only near lookup before: the post-publish scan is
      *    the lookup. */
     uint32_t gen, xi = rec_alloc(d, now, &gen);
-    uint64_t bkt[3] = {0, 0, (uint64_t)((idb - d->id_slots) / BUCKET_SLOTS)};
-    for (int b = 0; b < nk->n; b++)
-        bkt[b / 2] |= (uint64_t)((nk->b[b] - d->near_slots) / BUCKET_SLOTS) << (32 * (b & 1));
-    rec_init(d, xi, gen, key, now, nkey, sim, 0, bkt);
+    rec_init(d, xi, gen, key, now, nkey, sim, 0, nk->bn);
     int ip = slot_publish(d, idb, SLOT_MAKE(xi, tag, tick & TICK12), tick, now, SK_ID);
     uint64_t pos = (uint64_t)(ip >= 0 ? (unsigned)ip + 1 : POS_NONE) << (4 * POS_ID);
     uint64_t st = resolve_id(d, xi, gen, now, 0);
