@@ -155,6 +155,16 @@ static agg_t *agg_get(aggtab_t *a, const char *kind, const char *topic, int64_t 
 
 /* ---- encoder ------------------------------------------------------------- */
 
+/* An event's number as a JSON string: the Lua side stores most of them as
+ * they are (no number formatting in Redis, the costliest part of storing
+ * them) and parses only those it computes with. */
+static void put_num_str(wc_jsonw_t *out, int64_t v)
+{
+    wc_jsonw_char(out, '"');
+    wc_jsonw_i64(out, v);
+    wc_jsonw_char(out, '"');
+}
+
 static int cmp_ref(const void *pa, const void *pb)
 {
     const wc_wref_t *a = pa, *b = pb;
@@ -297,13 +307,13 @@ int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
                 wc_jsonw_char(out, ',');
                 wc_jsonw_cstr(out, e->cls < 4 ? cls_names[e->cls] : "neutral");
                 wc_jsonw_char(out, ',');
-                wc_jsonw_i64(out, e->ts_ms);
+                put_num_str(out, e->ts_ms);
                 wc_jsonw_char(out, ',');
-                wc_jsonw_i64(out, (int64_t)e->followers);
+                put_num_str(out, (int64_t)e->followers);
                 wc_jsonw_char(out, ',');
-                wc_jsonw_i64(out, (int64_t)e->reshares);
+                put_num_str(out, (int64_t)e->reshares);
                 wc_jsonw_char(out, ',');
-                wc_jsonw_i64(out, e->due_ms);
+                put_num_str(out, e->due_ms);
                 wc_jsonw_char(out, ',');
                 wc_jsonw_cstr(out, wc_wbuf_s(b, e->mid));
                 wc_jsonw_char(out, ',');
@@ -318,7 +328,7 @@ int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
                 wc_jsonw_char(out, ',');
                 wc_jsonw_cstr(out, wc_wbuf_s(b, e->agent));
                 wc_jsonw_char(out, ',');
-                wc_jsonw_i64(out, e->ts_ms);
+                put_num_str(out, e->ts_ms);
                 wc_jsonw_char(out, ',');
                 wc_jsonw_i64(out, e->resolved);
                 wc_jsonw_char(out, ']');

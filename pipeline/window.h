@@ -9,8 +9,10 @@
  *   {"ch":[{"p":"m3","lo":10,"hi":42,"mn":<min ts>,"mx":<max ts>,
  *           "sc":[happy,neutral,angry,question,duplicates],
  *           "cl":[[kind,topic,minute,count,example_id,phrase...],...],
- *           "ev":[["m",case,author,class,ts,followers,reshares,due,mention,dup_of],
- *                 ["r",case,agent,ts,resolved],...]}]}
+ *           "ev":[["m",case,author,class,"ts","followers","reshares","due",mention,dup_of],
+ *                 ["r",case,agent,"ts",resolved],...]}]}
+ *
+ * (the events' numbers are JSON strings: see window.c)
  *
  * One chunk per input (topic, partition): "m<p>" for mentions, "r<p>" for
  * responses, with the lowest and highest Kafka offset it covers, so Redis

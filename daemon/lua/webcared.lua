@@ -52,7 +52,7 @@ Key layout (<p> = wc:{brand}), documented in docs/WINDOWS.md:
 ]]
 
 local XB = 6 * 3600000   -- index bucket of the clean-up lists (wall ms)
-local SWEEP_PAGE = 2000  -- records examined per clean-up list per call
+local SWEEP_ENTRIES = 4  -- clean-up list entries (one per earlier call) popped per call
 local ARGS_MAX = 3000    -- arguments per multi-field command (unpack limit)
 local US = '\31'
 
@@ -107,14 +107,25 @@ end
 local CLASS_ANGRY, CLASS_QUESTION, CLASS_HAPPY = 'angry', 'question', 'happy'
 
 local function s_(v)
-  if v == nil or v == false then return '' end
-  return tostring(v)
+  if not v then return '' end
+  return v
 end
 
 local function o_(v)
   if v == '' then return nil end
   return v
 end
+
+local S  -- the call's state, set by wc_apply
+
+-- integer -> decimal string, memoised per call (Lua formats numbers with
+-- sprintf, which costs more than the rest of building a field name)
+local function nstr(n)
+  local v = S.ns[n]
+  if not v then v = tostring(n); S.ns[n] = v end
+  return v
+end
+
 
 -- ---------------------------------------------------------------------
 -- packed records (one hash field each; \31-separated, the free-form
@@ -125,9 +136,9 @@ local CASE_PAT = '^([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31(
   '([^\31]*)\31([^\31]*)\31(%d*)\31(.*)$'
 
 local function case_enc(x)
-  local la = x.a and tostring(#x.a) or ''
-  return table.concat({s_(x.c), s_(x.t), s_(x.f), s_(x.r), s_(x.rf), s_(x.fr), s_(x.ar), s_(x.w), la},
-    US) .. US .. (x.a or '') .. s_(x.mid)
+  local a = x.a
+  return s_(x.c) .. US .. s_(x.t) .. US .. s_(x.f) .. US .. s_(x.r) .. US .. s_(x.rf) .. US ..
+    s_(x.fr) .. US .. s_(x.ar) .. US .. s_(x.w) .. US .. (a and nstr(#a) or '') .. US .. (a or '') .. s_(x.mid)
 end
 
 local function case_dec(s)
@@ -146,32 +157,28 @@ local function case_dec(s)
 end
 
 -- dossier: the fields below, then the history h (free-form) last
-local AU_F = {'at', 'lr', 'lres', 'cv', 'eo', 'eseq', 'elast', 'en', 'lt', 'lb', 'rs', 'erules'}
+-- fields: at lr lres cv eo eseq elast en lt lb rs erules, then h
 local AU_PAT = '^([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31' ..
-  '([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31(.*)$'  -- #AU_F + 1 captures
+  '([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31(.*)$'
 
 local function au_enc(x)
-  local t = {}
-  for i, f in ipairs(AU_F) do t[i] = s_(x[f]) end
-  t[#t + 1] = s_(x.h)
-  return table.concat(t, US)
+  return s_(x.at) .. US .. s_(x.lr) .. US .. s_(x.lres) .. US .. s_(x.cv) .. US .. s_(x.eo) .. US ..
+    s_(x.eseq) .. US .. s_(x.elast) .. US .. s_(x.en) .. US .. s_(x.lt) .. US .. s_(x.lb) .. US ..
+    s_(x.rs) .. US .. s_(x.erules) .. US .. s_(x.h)
 end
 
 local function au_dec(s)
   if not s then return nil end
-  local v = {string.match(s, AU_PAT)}
-  if #v ~= #AU_F + 1 then return nil end
-  local x = {}
-  for i, f in ipairs(AU_F) do x[f] = o_(v[i]) end
-  x.h = o_(v[#v])
-  return x
+  local at, lr, lres, cv, eo, eseq, elast, en, lt, lb, rs, erules, h = string.match(s, AU_PAT)
+  if not at then return nil end
+  return {at = o_(at), lr = o_(lr), lres = o_(lres), cv = o_(cv), eo = o_(eo), eseq = o_(eseq),
+    elast = o_(elast), en = o_(en), lt = o_(lt), lb = o_(lb), rs = o_(rs), erules = o_(erules), h = o_(h)}
 end
 
 -- ---------------------------------------------------------------------
 -- per-call state: caches of cases, dossiers and cluster fields; all
 -- writes collected and issued once at the end
 -- ---------------------------------------------------------------------
-local S  -- the call's state, set by wc_apply
 
 local function case_get(cid)
   return S.cs[cid] or nil
@@ -223,7 +230,7 @@ end
 
 -- the dossier's TTL restarts (was: PEXPIRE <p>:a:<author>)
 local function au_touch(author, x)
-  x.lt = tostring(S.wall)
+  x.lt = S.wall_s
   if x.lb ~= S.curb_s then
     x.lb = S.curb_s
     S.xa[#S.xa + 1] = author
@@ -259,10 +266,10 @@ end
 local function cluster_fields(c, now, ck, out)
   local wmin = math.max(1, math.floor(c.cw / 60000))
   local nowmin = math.floor(now / 60000)
-  for i = 0, wmin - 1 do out[#out + 1] = ck .. 'm' .. (nowmin - i) end
+  for i = 0, wmin - 1 do out[#out + 1] = ck .. 'm' .. nstr(nowmin - i) end
   local hours = math.max(1, math.ceil(c.cb / 3600000))
   local nowh = math.floor(now / 3600000)
-  for i = 0, hours do out[#out + 1] = ck .. 'h' .. (nowh - i) end
+  for i = 0, hours do out[#out + 1] = ck .. 'h' .. nstr(nowh - i) end
   for _, f in ipairs({'st', 'n', 'seq', 'last', 'cool', 'mb', 'opened', 'peak', 'days', 'tot', 'pr', 'x'}) do
     out[#out + 1] = ck .. f
   end
@@ -272,11 +279,11 @@ local function cluster_counts(ck, c, now)
   local wmin = math.max(1, math.floor(c.cw / 60000))
   local nowmin = math.floor(now / 60000)
   local cw = 0
-  for i = 0, wmin - 1 do cw = cw + num(clv(ck .. 'm' .. (nowmin - i)), 0) end
+  for i = 0, wmin - 1 do cw = cw + num(clv(ck .. 'm' .. nstr(nowmin - i)), 0) end
   local hours = math.max(1, math.ceil(c.cb / 3600000))
   local nowh = math.floor(now / 3600000)
   local cb = 0
-  for i = 0, hours do cb = cb + num(clv(ck .. 'h' .. (nowh - i)), 0) end
+  for i = 0, hours do cb = cb + num(clv(ck .. 'h' .. nstr(nowh - i)), 0) end
   return cw, cb, nowmin, nowh
 end
 
@@ -493,8 +500,12 @@ end
 
 local function on_mention(brand, c, ev, alerts)
   -- {"m", cid, author, cls, ts, followers, reshares, due, mid, dup_of}
-  local cid, author, cls, ts = ev[2], ev[3], ev[4], ev[5]
-  local followers, reshares, due, mid, dup = num(ev[6], 0), num(ev[7], 0), num(ev[8], 0), ev[9], ev[10]
+  -- numbers may come as json strings (the daemon sends them so: no
+  -- number formatting here, only parsing where arithmetic needs it)
+  local cid, author, cls = ev[2], ev[3], ev[4]
+  local ts_s = tostring(ev[5])
+  local ts = tonumber(ev[5])
+  local followers, reshares, mid, dup = num(ev[6], 0), num(ev[7], 0), ev[9], ev[10]
   if dup and dup ~= '' then
     local cs = case_get(dup)
     if not cs or not cs.a then return end
@@ -518,21 +529,22 @@ local function on_mention(brand, c, ev, alerts)
     return
   end
   if cls ~= CLASS_ANGRY and cls ~= CLASS_QUESTION then return end
-  local cs = case_get(cid) or {}
-  cs.a, cs.c, cs.t, cs.f, cs.r, cs.mid = author, cls, tostring(ts), tostring(followers), tostring(reshares), mid
-  cs.w = S.wall_s
+  -- a case id is created once (its mention's offset is applied once): a
+  -- new record, not read first
+  local cs = {a = author, c = cls, t = ts_s, f = ev[6] and tostring(ev[6]) or '0',
+    r = ev[7] and tostring(ev[7]) or '0', mid = mid, w = S.wall_s}
   case_dirty(cid, cs)
   S.xc[#S.xc + 1] = cid
-  if due > 0 then S.dz[cid] = due end
+  if num(ev[8], 0) > 0 then S.dz[cid] = ev[8] end
   local d = au_get(author) or {}
-  local h = hist_push(d.h, mid, cls, ts)
+  local h = hist_push(d.h, mid, cls, ts_s)
   if cls ~= CLASS_ANGRY then
     d.h = h
     au_touch(author, d)
     return
   end
   -- angry timestamps within the repeat window, newest first, at most 20
-  local kept, n = {tostring(ts)}, 1
+  local kept, n = {ts_s}, 1
   if d.at then
     for t in string.gmatch(d.at, '%d+') do
       local tn = tonumber(t)
@@ -560,18 +572,19 @@ end
 local function on_response(brand, c, ev)
   -- {"r", cid, agent, ts, resolved}
   local cid, agent, ts, resolved = ev[2], ev[3], num(ev[4], 0), num(ev[5], 0)
+  local ts_s = ev[4] and tostring(ev[4]) or '0'
   st_incr('responses', 1)
   local cs = case_get(cid)
   if not cs or not cs.a then return end
   if not cs.fr then
-    cs.fr = tostring(ts)
+    cs.fr = ts_s
     case_dirty(cid, cs)
     S.frt[#S.frt + 1] = math.max(0, ts - num(cs.t, ts))
     S.dz[cid] = false
   end
   local author = cs.a
   local d = au_get(author) or {}
-  d.lr, d.lres = tostring(ts), tostring(resolved)
+  d.lr, d.lres = ts_s, resolved == 1 and '1' or tostring(resolved)
   local rs = json_list(d.rs)
   push_capped(rs, {case_id = cid, agent = agent, ts_ms = ts, resolved = resolved == 1}, 5)
   d.rs = cjson.encode(rs)
@@ -633,28 +646,33 @@ local function sla_sweep(brand, c, now, alerts)
   if #frem > 0 then multi('ZREM', p .. ':fu', frem) end
 end
 
--- Lazy clean-up of expired cases / dossiers: pop the index list of the
--- oldest bucket whose records have all expired, delete those that are
--- still expired (a dossier refreshed since is listed in a later bucket).
+-- Lazy clean-up of expired cases / dossiers: the index list of a bucket
+-- holds one json array of ids per call that created (refreshed) records
+-- in it; once the whole bucket is past the TTL, pop a few entries per call
+-- and delete the records that are still expired (a dossier refreshed since
+-- is listed in a later bucket).
 local function cleanup(meta, wm_out, cur_name, ttl, hkey, tfield, dec)
   local cur = num(meta[cur_name], nil)
   local curb = S.curb
   if not cur or cur > curb then wm_out[cur_name] = curb; return end
-  local budget, steps = SWEEP_PAGE, 0
-  while cur < curb and (cur + 1) * XB + ttl <= S.wall and budget > 0 and steps < 8 do
+  local entries, steps = SWEEP_ENTRIES, 0
+  while cur < curb and (cur + 1) * XB + ttl <= S.wall and entries > 0 and steps < 8 do
     steps = steps + 1
-    local ids = redis.call('LPOP', S.p .. ':' .. cur_name .. ':' .. cur, budget)
-    if not ids or #ids < budget then cur = cur + 1 end
-    if ids and #ids > 0 then
-      budget = budget - #ids
+    local got = redis.call('LPOP', S.p .. ':' .. cur_name .. ':' .. cur, entries)
+    if not got or #got < entries then cur = cur + 1 end
+    if got and #got > 0 then
+      entries = entries - #got
+      local ids, seen = {}, {}
+      for _, e in ipairs(got) do
+        for _, id in ipairs(json_list(e)) do
+          if not seen[id] then seen[id] = true; ids[#ids + 1] = id end
+        end
+      end
       local m = hmget_map(hkey, ids)
-      local del, seen = {}, {}
+      local del = {}
       for _, id in ipairs(ids) do
         local x = dec(m[id])
-        if not seen[id] and m[id] and (not x or num(x[tfield], 0) + ttl <= S.wall) then
-          seen[id] = true
-          del[#del + 1] = id
-        end
+        if m[id] and (not x or num(x[tfield], 0) + ttl <= S.wall) then del[#del + 1] = id end
       end
       if #del > 0 then multi('HDEL', hkey, del) end
     end
@@ -689,7 +707,7 @@ local function wc_apply(keys, args)
   end
   S = {p = p, c = c, wall = wall, wall_s = tostring(wall), curb = math.floor(wall / XB),
        cs = {}, csd = {}, csl = {}, au = {}, aud = {}, aul = {}, cl = {}, clw = {},
-       st = {}, dz = {}, fz = {}, frt = {}, xc = {}, xa = {}}
+       st = {}, dz = {}, fz = {}, frt = {}, xc = {}, xa = {}, ns = {}}
   S.curb_s = tostring(S.curb)
   local wm_out = {}
   cleanup(meta, wm_out, 'xc', c.case_ttl, p .. ':cs', 'w', case_dec)
@@ -714,9 +732,12 @@ local function wc_apply(keys, args)
         -- {kind, topic, minute, count, example_id, phrase...}
         local kind, topic, minute, cnt = e[1], e[2], e[3], e[4]
         local ck = kind .. '|' .. topic .. '|'
-        for _, f in ipairs({ck .. 'm' .. minute, ck .. 'h' .. math.floor(minute / 60), ck .. 'tot'}) do
-          inc[f] = (inc[f] or 0) + cnt
-        end
+        local f = ck .. 'm' .. nstr(minute)
+        inc[f] = (inc[f] or 0) + cnt
+        f = ck .. 'h' .. nstr(math.floor(minute / 60))
+        inc[f] = (inc[f] or 0) + cnt
+        f = ck .. 'tot'
+        inc[f] = (inc[f] or 0) + cnt
         local tk = kind .. '|' .. topic
         if e[5] and e[5] ~= '' then
           exs[tk] = exs[tk] or {}
@@ -735,7 +756,6 @@ local function wc_apply(keys, args)
           elseif ev[4] == CLASS_HAPPY then
             authors[#authors + 1] = ev[3]
           elseif ev[4] == CLASS_ANGRY or ev[4] == CLASS_QUESTION then
-            cids[#cids + 1] = ev[2]
             authors[#authors + 1] = ev[3]
           end
         elseif ev[1] == 'r' then
@@ -806,8 +826,8 @@ local function wc_apply(keys, args)
   fv = {}
   for _, a in ipairs(S.aul) do fv[#fv + 1] = a; fv[#fv + 1] = au_enc(S.au[a]) end
   if #fv > 0 then hset_flat(p .. ':au', fv) end
-  if #S.xc > 0 then multi('RPUSH', p .. ':xc:' .. S.curb, S.xc) end
-  if #S.xa > 0 then multi('RPUSH', p .. ':xa:' .. S.curb, S.xa) end
+  if #S.xc > 0 then redis.call('RPUSH', p .. ':xc:' .. S.curb, cjson.encode(S.xc)) end
+  if #S.xa > 0 then redis.call('RPUSH', p .. ':xa:' .. S.curb, cjson.encode(S.xa)) end
   if #S.frt > 0 then
     local v = {}
     for i, x in ipairs(S.frt) do v[i] = x end

@@ -99,6 +99,15 @@ WC_TEST(encode_chunks_and_aggregates)
     WC_CHECK_STR(json_string_value(json_array_get(rev, 0)), "r");
     WC_CHECK_STR(json_string_value(json_array_get(rev, 1)), "c-9");
     WC_CHECK_EQ_INT((int)json_integer_value(json_array_get(rev, 4)), 1);
+    /* the events' numbers are JSON strings (ts, followers, reshares, due) */
+    char want[32];
+    snprintf(want, sizeof(want), "%lld", (long long)t);
+    WC_CHECK_STR(json_string_value(json_array_get(rev, 3)), want);
+    json_t *mev = json_array_get(json_object_get(m0, "ev"), 1); /* the question at t */
+    WC_CHECK_STR(json_string_value(json_array_get(mev, 0)), "m");
+    WC_CHECK_STR(json_string_value(json_array_get(mev, 4)), want);
+    for (int k = 5; k <= 7; k++)
+        WC_CHECK(json_is_string(json_array_get(mev, k)));
     json_decref(root);
     wc_jsonw_deinit(&w);
     wc_wbuf_free(&b);
