@@ -59,6 +59,11 @@ typedef struct wc_config {
     int commit_interval_ms;
     int message_timeout_ms;
     bool exactly_once;
+    char *transactional_id;
+    int transaction_ms;
+    int transaction_max_messages;
+    int transaction_call_timeout_ms;
+    bool transaction_mirror_offsets;
     /* input limits */
     int input_max_bytes;
     int input_max_depth;

@@ -135,6 +135,42 @@ WC_TEST(config_reload_diff)
     wc_config_destroy(b);
 }
 
+WC_TEST(config_exactly_once_keys)
+{
+    wc_config_t *c = wc_config_new();
+    char err[512] = "";
+    /* Defaults: off, at-least-once behaviour unchanged. */
+    WC_CHECK(!c->exactly_once);
+    WC_CHECK_STR(c->transactional_id, "");
+    WC_CHECK_EQ_INT(c->transaction_ms, 1000);
+    WC_CHECK_EQ_INT(c->transaction_max_messages, 5000);
+    WC_CHECK_EQ_INT(c->transaction_call_timeout_ms, 2000);
+    WC_CHECK(!c->transaction_mirror_offsets);
+    WC_CHECK_EQ_INT(load(c,
+                         "kafka.exactly.once = on\nkafka.transactional.id = wc-eu-1\n"
+                         "kafka.transaction.ms = 250\nkafka.transaction.max.messages = 100\n"
+                         "kafka.transaction.call.timeout.ms = 500\n"
+                         "kafka.transaction.mirror.offsets = true\n",
+                         err, sizeof(err)),
+                    0);
+    WC_CHECK(c->exactly_once);
+    WC_CHECK_STR(c->transactional_id, "wc-eu-1");
+    WC_CHECK_EQ_INT(c->transaction_ms, 250);
+    WC_CHECK_EQ_INT(c->transaction_max_messages, 100);
+    WC_CHECK_EQ_INT(c->transaction_call_timeout_ms, 500);
+    WC_CHECK(c->transaction_mirror_offsets);
+    WC_CHECK_EQ_INT(wc_config_validate(c, err, sizeof(err)), 0);
+    wc_config_destroy(c);
+
+    c = wc_config_new();
+    WC_CHECK(load(c, "kafka.transaction.ms = 5\n", err, sizeof(err)) != 0);
+    WC_CHECK(strstr(err, ":1: kafka.transaction.ms: 5 out of range [10, 60000]") != NULL);
+    /* The transactional.id is the daemon's (kafka.transactional.id), never a passthrough. */
+    WC_CHECK(load(c, "kafka.producer.transactional.id = x\n", err, sizeof(err)) != 0);
+    WC_CHECK(strstr(err, "managed by webcared") != NULL);
+    wc_config_destroy(c);
+}
+
 WC_TEST(config_doc_up_to_date)
 {
     const char *src = getenv("WC_SOURCE_DIR");
