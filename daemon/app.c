@@ -24,10 +24,13 @@
  * for it and every earlier message of its partition was acknowledged.
  * Revoke drains in-flight messages of the revoked partitions (bounded by
  * kafka.drain.timeout.ms) and commits synchronously before giving them up.
+ * With kafka.exactly.once, outputs and offsets go into Kafka transactions
+ * instead (section "exactly-once" below, docs/EOS.md).
  * SIGTERM stops consumption, drains, commits, leaves the group, exits 0;
  * a watchdog guarantees exit within drain timeout + 4 s.
  */
 #include "daemon/app_internal.h"
+#include "daemon/output.h"
 #include "daemon/sdnotify.h"
 #include "daemon/windows.h"
 #include "daemon/redis.h"
@@ -45,6 +48,32 @@
 #include <unistd.h>
 
 static void consume_some(wc_app_t *app);
+
+/* Exactly-once state (see "exactly-once" below); one application per
+ * process, like consume_more. @locality main */
+enum { EOS_OPEN = 0, EOS_CUTTING = 1 };
+static const char EOS_CUT_REASON[] = "transaction commit";
+enum { EOS_DONE = 0, EOS_RETRY = 1, EOS_FAILED = -1 };
+
+static struct {
+    bool on;
+    int state;
+    char tid[256];              /* transactional.id */
+    uint64_t seq;               /* number of the open transaction */
+    int64_t started_ms;
+    int64_t cut_ms;             /* cutting since */
+    uint64_t consumed;          /* input messages in the open transaction */
+    int64_t *pos[WC_TOPIC__COUNT]; /* per partition: next offset after the last
+                                    * committed transaction (rewind target), -1 unknown */
+    int32_t npos[WC_TOPIC__COUNT];
+    rd_kafka_topic_partition_list_t *offsets; /* offsets of the transaction being committed */
+    bool offsets_sent;          /* send_offsets succeeded, commit to be (re)tried */
+    bool aborting;              /* abort to be (re)tried */
+    char abort_why[256];
+    int64_t retry_at_ms;
+    uint64_t commits, aborts;
+    bool busy;                  /* inside a commit/abort/revoke (no re-entry from app_pump) */
+} eos;
 
 /* ------------------------------------------------------------------ */
 /* logging / errors / statistics from librdkafka                       */
@@ -166,6 +195,11 @@ static void app_store_offsets(wc_app_t *app)
 {
     if (atomic_load(&app->fatal))
         return;
+    if (eos.on) {
+        /* Exactly-once: offsets go only into transactions (eos_finish). */
+        app_advance(app);
+        return;
+    }
     rd_kafka_topic_partition_list_destroy(app->store_list);
     app->store_list = rd_kafka_topic_partition_list_new(16);
     for (int i = 0; i < WC_TOPIC__COUNT; i++) {
@@ -232,6 +266,392 @@ static bool app_drain_partitions(wc_app_t *app, const rd_kafka_topic_partition_l
     }
 }
 
+/* ------------------------------------------------------------------ */
+/* exactly-once: Kafka transactions (kafka.exactly.once, docs/EOS.md)   */
+/*
+ * Consume-transform-produce with the input offsets in the transaction: all
+ * outputs of a run of input messages are produced into one transaction,
+ * rd_kafka_send_offsets_to_transaction() adds the input offsets (with the
+ * consumer group metadata, so the group coordinator fences stale members),
+ * and rd_kafka_commit_transaction() makes outputs and offsets visible
+ * atomically. The consumer does not commit (enable.auto.commit=false).
+ *
+ * Cut at a quiescent point. A transaction may only commit offsets whose
+ * outputs are all inside it, and it must not contain outputs of inputs
+ * beyond those offsets (a crash after the commit would replay them:
+ * duplicates). So after kafka.transaction.ms (or
+ * kafka.transaction.max.messages inputs) the main loop stops taking input
+ * ("cutting"), lets the workers, Redis window flushes and delivery reports
+ * finish until nothing is in flight, then sends the low-water marks as the
+ * offsets, commits and begins the next transaction. The input pause per
+ * cut is the time the consumed messages still need (work, not idle
+ * waiting) plus up to window.flush.ms for the last window events.
+ *
+ * Why the blocking calls run on the main loop and not on a dedicated
+ * thread: during send_offsets/commit/abort nothing may be produced
+ * (librdkafka refuses produce outside the IN_TRANSACTION state), and the
+ * cut has already stopped input and drained the workers, so a commit
+ * thread would have to hold back the main loop's own producers (alerts,
+ * stats, outbox replay) anyway while adding a second owner of the
+ * transaction state. Instead every call is bounded by
+ * kafka.transaction.call.timeout.ms; a retriable failure (timeout, broker
+ * unreachable) leaves the cut in place and is retried on the next tick, so
+ * the loop keeps serving HTTP, Redis and signals in between. The stall per
+ * commit is the coordinator's round trips (~1 ms on wc-localkafka).
+ *
+ * Errors: abortable (txn_requires_abort, a failed delivery, a refused
+ * produce) -> abort the transaction, seek every partition back to the
+ * offsets of the last committed transaction, reset its tracker, begin a new
+ * transaction; the replay produces the same outputs again (deterministic
+ * case ids; Redis windows skip already-applied offsets; alerts of the
+ * aborted transaction are re-produced from output.c's copies). Fatal
+ * (fenced by a newer producer with the same transactional.id, ...) -> log
+ * it and exit 1 without committing. Rebalance: a revoke drains everything
+ * and commits the transaction before the partitions go.
+ */
+
+static int64_t *eos_pos(int t, int32_t p)
+{
+    if (p < 0)
+        return NULL;
+    if (p >= eos.npos[t]) {
+        int32_t n = eos.npos[t] ? eos.npos[t] : 16;
+        while (n <= p)
+            n *= 2;
+        int64_t *a = realloc(eos.pos[t], (size_t)n * sizeof(*a));
+        if (!a)
+            return NULL;
+        for (int32_t i = eos.npos[t]; i < n; i++)
+            a[i] = -1;
+        eos.pos[t] = a;
+        eos.npos[t] = n;
+    }
+    return &eos.pos[t][p];
+}
+
+/* A tracked input message: remember where its partition started. */
+static void eos_note_consumed(int t, int32_t partition, int64_t offset)
+{
+    eos.consumed++;
+    int64_t *pos = eos_pos(t, partition);
+    if (pos && *pos < 0)
+        *pos = offset;
+}
+
+static void eos_log_error(const char *what, const rd_kafka_error_t *e)
+{
+    wc_warn("kafka", "exactly-once: %s transaction %s: %s: %s%s%s", what, wc_output_eos_name(),
+            rd_kafka_err2name(rd_kafka_error_code(e)), rd_kafka_error_string(e),
+            rd_kafka_error_is_retriable(e) ? " (retriable)" : "",
+            rd_kafka_error_txn_requires_abort(e) ? " (abortable)" : "");
+}
+
+/* A fatal transactional error: the producer is unusable. */
+static void eos_fatal(wc_app_t *app, const char *what, const rd_kafka_error_t *e)
+{
+    rd_kafka_resp_err_t code = e ? rd_kafka_error_code(e) : RD_KAFKA_RESP_ERR__FATAL;
+    char buf[512] = "";
+    if (code == RD_KAFKA_RESP_ERR__FATAL)
+        code = rd_kafka_fatal_error(app->producer, buf, sizeof(buf));
+    bool fenced = code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                  code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+    wc_err("kafka", "exactly-once: %s transaction %s: fatal error %s: %s%s; exiting without "
+                    "committing (the restart resumes from the last committed transaction)",
+           what, wc_output_eos_name(), rd_kafka_err2name(code),
+           *buf ? buf : e ? rd_kafka_error_string(e) : "",
+           fenced ? "; fenced: another producer runs with the same kafka.transactional.id" : "");
+    atomic_store(&app->fatal, 1);
+    app->exit_code = 1;
+}
+
+static int eos_begin(wc_app_t *app)
+{
+    rd_kafka_error_t *e = rd_kafka_begin_transaction(app->producer);
+    if (e) {
+        eos_fatal(app, "begin", e);
+        rd_kafka_error_destroy(e);
+        return EOS_FAILED;
+    }
+    eos.seq++;
+    wc_output_eos_started(eos.seq);
+    eos.state = EOS_OPEN;
+    eos.started_ms = wc_now_ms();
+    eos.consumed = 0;
+    if (wc_output_eos_reproduce(app))
+        wc_warn("kafka", "exactly-once: re-producing the alerts of the aborted transaction "
+                         "failed; transaction %s will be aborted", wc_output_eos_name());
+    return EOS_DONE;
+}
+
+/* Seek every partition with a known position back to the end of the last
+ * committed transaction and restart its tracker there. @locality main */
+static int eos_rewind(wc_app_t *app)
+{
+    rd_kafka_topic_partition_list_t *l = rd_kafka_topic_partition_list_new(16);
+    for (int t = 0; t < WC_TOPIC__COUNT; t++) {
+        for (int32_t p = 0; p < eos.npos[t]; p++) {
+            if (eos.pos[t][p] < 0 || !wc_track_get(app->track[t], p))
+                continue;
+            rd_kafka_topic_partition_list_add(l, app->topic_names[t], p)->offset = eos.pos[t][p];
+            wc_track_revoke(app->track[t], p);
+            wc_track_assign(app->track[t], p);
+        }
+    }
+    int rc = 0;
+    if (l->cnt) {
+        rd_kafka_error_t *e =
+            rd_kafka_seek_partitions(app->consumer, l, app->cfg->transaction_call_timeout_ms);
+        if (e) {
+            wc_err("kafka", "exactly-once: rewind of %d partition(s): %s", l->cnt,
+                   rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            rc = -1;
+        }
+        for (int i = 0; i < l->cnt; i++) {
+            if (l->elems[i].err) {
+                wc_err("kafka", "exactly-once: rewind %s [%d] to %lld: %s", l->elems[i].topic,
+                       l->elems[i].partition, (long long)l->elems[i].offset,
+                       rd_kafka_err2str(l->elems[i].err));
+                rc = -1;
+            }
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    return rc;
+}
+
+static int eos_abort(wc_app_t *app, const char *why)
+{
+    if (!eos.aborting) {
+        eos.aborting = true;
+        snprintf(eos.abort_why, sizeof(eos.abort_why), "%s", why);
+    }
+    rd_kafka_error_t *e =
+        rd_kafka_abort_transaction(app->producer, app->cfg->transaction_call_timeout_ms);
+    if (e) {
+        if (rd_kafka_error_is_retriable(e) && !rd_kafka_error_is_fatal(e)) {
+            eos_log_error("abort", e);
+            rd_kafka_error_destroy(e);
+            return EOS_RETRY;
+        }
+        eos_fatal(app, "abort", e);
+        rd_kafka_error_destroy(e);
+        return EOS_FAILED;
+    }
+    eos.aborts++;
+    wc_warn("kafka", "exactly-once: aborted transaction %s (%s); input rewound to the last "
+                     "committed offsets",
+            wc_output_eos_name(), eos.abort_why);
+    eos.aborting = false;
+    eos.offsets_sent = false;
+    if (eos.offsets) {
+        rd_kafka_topic_partition_list_destroy(eos.offsets);
+        eos.offsets = NULL;
+    }
+    if (eos_rewind(app)) {
+        /* Continuing would skip the aborted input. */
+        wc_err("kafka", "exactly-once: cannot rewind the input after an abort; exiting (the "
+                        "restart resumes from the last committed transaction)");
+        atomic_store(&app->fatal, 1);
+        app->exit_code = 1;
+        return EOS_FAILED;
+    }
+    wc_output_eos_aborted(app);
+    return eos_begin(app);
+}
+
+/* Everything of the open transaction finished (nothing in flight)? */
+static bool eos_quiescent(wc_app_t *app)
+{
+    app_advance(app);
+    return !wc_app_inflight(app) && !wc_output_eos_unacked() && !app->retry_len;
+}
+
+/* Commit (or abort, when doomed) the open transaction. Call only when
+ * eos_quiescent(). Returns EOS_DONE (a new transaction is open), EOS_RETRY
+ * (call again later) or EOS_FAILED (fatal, app->fatal set). @locality main */
+static int eos_finish(wc_app_t *app)
+{
+    int tmo = app->cfg->transaction_call_timeout_ms;
+    const char *doom = wc_output_eos_doomed();
+    if (eos.aborting || doom)
+        return eos_abort(app, eos.aborting ? eos.abort_why : doom);
+    if (!eos.offsets) {
+        eos.offsets = rd_kafka_topic_partition_list_new(16);
+        for (int t = 0; t < WC_TOPIC__COUNT; t++) {
+            for (int32_t p = 0; p < eos.npos[t]; p++) {
+                int64_t next = eos.pos[t][p] >= 0 ? wc_track_committable(app->track[t], p) : -1;
+                if (next > eos.pos[t][p])
+                    rd_kafka_topic_partition_list_add(eos.offsets, app->topic_names[t], p)->offset =
+                        next;
+            }
+        }
+        if (!eos.offsets->cnt && !wc_output_eos_produced()) {
+            /* Nothing happened: keep the (empty) transaction open. */
+            rd_kafka_topic_partition_list_destroy(eos.offsets);
+            eos.offsets = NULL;
+            eos.state = EOS_OPEN;
+            eos.started_ms = wc_now_ms();
+            eos.consumed = 0;
+            return EOS_DONE;
+        }
+    }
+    rd_kafka_error_t *e = NULL;
+    int64_t t0 = wc_now_ms();
+    if (eos.offsets->cnt && !eos.offsets_sent) {
+        rd_kafka_consumer_group_metadata_t *cgmd = rd_kafka_consumer_group_metadata(app->consumer);
+        e = rd_kafka_send_offsets_to_transaction(app->producer, eos.offsets, cgmd, tmo);
+        rd_kafka_consumer_group_metadata_destroy(cgmd);
+        if (!e)
+            eos.offsets_sent = true;
+    }
+    if (!e)
+        e = rd_kafka_commit_transaction(app->producer, tmo);
+    if (e) {
+        if (rd_kafka_error_is_fatal(e)) {
+            eos_fatal(app, "commit", e);
+            rd_kafka_error_destroy(e);
+            return EOS_FAILED;
+        }
+        eos_log_error("commit", e);
+        if (rd_kafka_error_txn_requires_abort(e)) {
+            char why[256];
+            snprintf(why, sizeof(why), "commit: %s", rd_kafka_error_string(e));
+            rd_kafka_error_destroy(e);
+            return eos_abort(app, why);
+        }
+        if (rd_kafka_error_is_retriable(e)) {
+            rd_kafka_error_destroy(e);
+            return EOS_RETRY;
+        }
+        /* Neither retriable nor abortable: nothing safe is left to do. */
+        eos_fatal(app, "commit", e);
+        rd_kafka_error_destroy(e);
+        return EOS_FAILED;
+    }
+    /* Committed: outputs and offsets are visible. */
+    eos.commits++;
+    WC_METRIC_INC(app->m_main, WC_M_OFFSETS_COMMITTED);
+    for (int i = 0; i < eos.offsets->cnt; i++) {
+        int t = wc_app_topic_index(app, eos.offsets->elems[i].topic);
+        int64_t *pos = t >= 0 ? eos_pos(t, eos.offsets->elems[i].partition) : NULL;
+        if (pos)
+            *pos = eos.offsets->elems[i].offset;
+    }
+    if (app->cfg->transaction_mirror_offsets && eos.offsets->cnt) {
+        rd_kafka_resp_err_t err = rd_kafka_commit(app->consumer, eos.offsets, 0);
+        if (err)
+            wc_warn("kafka", "exactly-once: mirror commit of transaction %s's offsets: %s",
+                    wc_output_eos_name(), rd_kafka_err2str(err));
+    }
+    /* The journal line it_eos.sh's checker reads (debug=kafka). */
+    int64_t now = wc_now_ms();
+    wc_dbg(WC_DBG_KAFKA, "kafka",
+           "exactly-once: committed transaction %s: %llu outputs, %d offsets; open %lld ms, "
+           "drain %lld ms, commit %lld ms",
+           wc_output_eos_name(), (unsigned long long)wc_output_eos_produced(), eos.offsets->cnt,
+           (long long)(eos.cut_ms - eos.started_ms), (long long)(t0 - eos.cut_ms),
+           (long long)(now - t0));
+    rd_kafka_topic_partition_list_destroy(eos.offsets);
+    eos.offsets = NULL;
+    eos.offsets_sent = false;
+    wc_output_eos_committed(app);
+    return eos_begin(app);
+}
+
+/* From the tick and from delivery reports: cut, then commit when quiescent. */
+static void eos_poll(wc_app_t *app)
+{
+    if (!eos.on || eos.busy || atomic_load(&app->fatal) || app->state == WC_APP_STOPPED)
+        return;
+    int64_t now = wc_now_ms();
+    if (eos.state == EOS_OPEN) {
+        bool due = now - eos.started_ms >= app->cfg->transaction_ms &&
+                   (eos.consumed || wc_output_eos_produced());
+        if (!due && eos.consumed < (uint64_t)app->cfg->transaction_max_messages &&
+            !wc_output_eos_doomed())
+            return;
+        eos.state = EOS_CUTTING;
+        eos.cut_ms = now;
+    }
+    if (now < eos.retry_at_ms || !eos_quiescent(app))
+        return;
+    eos.busy = true;
+    int rc = eos_finish(app);
+    eos.busy = false;
+    if (rc == EOS_RETRY)
+        eos.retry_at_ms = wc_now_ms() + 100;
+    else if (rc == EOS_DONE && app->paused_backpressure)
+        consume_some(app);
+}
+
+/* Commit or abort before partitions are revoked (inside the rebalance
+ * callback): drain everything, then commit; abort if that fails.
+ * @locality main */
+static void eos_forget(wc_app_t *app, const rd_kafka_topic_partition_list_t *parts);
+
+static void eos_revoke(wc_app_t *app, const rd_kafka_topic_partition_list_t *parts, bool lost)
+{
+    if (atomic_load(&app->fatal))
+        return;
+    eos.busy = true;
+    eos.state = EOS_CUTTING;
+    int64_t deadline = wc_now_ms() + app->cfg->drain_timeout_ms;
+    bool drained;
+    while (!(drained = eos_quiescent(app)) && wc_now_ms() < deadline)
+        app_pump(app);
+    int rc = EOS_RETRY;
+    if (drained && !lost) {
+        for (int attempt = 0; attempt < 3 && rc == EOS_RETRY; attempt++)
+            rc = eos_finish(app);
+    }
+    if (rc == EOS_RETRY) {
+        const char *why = lost ? "partitions lost" : !drained ? "revoke drain timeout"
+                                                              : "commit on revoke failed";
+        /* The revoked partitions are not rewound: their next owner starts
+         * at the last committed transaction anyway. */
+        eos_forget(app, parts);
+        for (int attempt = 0; attempt < 3 && rc == EOS_RETRY; attempt++)
+            rc = eos_abort(app, why);
+    }
+    if (rc == EOS_RETRY) {
+        wc_err("kafka", "exactly-once: cannot commit or abort transaction %s on revoke; exiting",
+               wc_output_eos_name());
+        atomic_store(&app->fatal, 1);
+        app->exit_code = 1;
+    }
+    eos.busy = false;
+}
+
+static void eos_forget(wc_app_t *app, const rd_kafka_topic_partition_list_t *parts)
+{
+    for (int i = 0; i < parts->cnt; i++) {
+        int t = wc_app_topic_index(app, parts->elems[i].topic);
+        int32_t p = parts->elems[i].partition;
+        if (t >= 0 && p >= 0 && p < eos.npos[t])
+            eos.pos[t][p] = -1;
+    }
+}
+
+/* Final transaction at shutdown: commit after a complete drain, else abort. */
+static void eos_shutdown(wc_app_t *app)
+{
+    if (atomic_load(&app->fatal))
+        return;
+    int rc = EOS_RETRY;
+    if (app->exit_code == 0 && eos_quiescent(app)) {
+        for (int attempt = 0; attempt < 3 && rc == EOS_RETRY; attempt++)
+            rc = eos_finish(app);
+    }
+    if (rc != EOS_DONE) {
+        for (int attempt = 0; attempt < 3 && rc == EOS_RETRY; attempt++)
+            rc = eos_abort(app, "shutdown without a complete drain");
+        app->exit_code = 1;
+    }
+    wc_info("kafka", "exactly-once: %llu transactions committed, %llu aborted",
+            (unsigned long long)eos.commits, (unsigned long long)eos.aborts);
+}
+
 static void rk_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
                             rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
@@ -259,7 +679,10 @@ static void rk_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     } else {
         bool lost = rd_kafka_assignment_lost(rk);
         wc_info("kafka", "revoking %d partition(s)%s", parts->cnt, lost ? " (lost)" : "");
-        if (!lost) {
+        if (eos.on) {
+            eos_revoke(app, parts, lost);
+            eos_forget(app, parts);
+        } else if (!lost) {
             app_drain_partitions(app, parts);
             app_store_offsets(app);
             rd_kafka_resp_err_t cerr = rd_kafka_commit(rk, NULL, 0);
@@ -305,6 +728,10 @@ static bool app_input_blocked(wc_app_t *app, const char **why)
     }
     if (!atomic_load(&app->redis_up)) {
         *why = "redis unavailable";
+        return true;
+    }
+    if (eos.on && eos.state == EOS_CUTTING) {
+        *why = EOS_CUT_REASON;
         return true;
     }
     if (wc_app_inflight(app) + app->consume_batch > (uint64_t)app->cfg->max_inflight) {
@@ -393,7 +820,10 @@ static void consume_some(wc_app_t *app)
             if (!app->blocked_since_ms)
                 app->blocked_since_ms = now;
             if (app->state == WC_APP_RUNNING && !app->rebalance_depth) {
-                if (!app->partitions_paused && now - app->blocked_since_ms > 1000) {
+                /* A transaction cut is active work (the workers finish what
+                 * was consumed), not a stall: pause only when it lasts. */
+                int64_t pause_after = why == EOS_CUT_REASON ? 10000 : 1000;
+                if (!app->partitions_paused && now - app->blocked_since_ms > pause_after) {
                     wc_warn("kafka", "input blocked for %lld ms: %s",
                             (long long)(now - app->blocked_since_ms), why);
                     app_pause_assignment(app, true);
@@ -433,6 +863,8 @@ static void consume_some(wc_app_t *app)
                 continue;
             }
             te->ref = msg;
+            if (eos.on)
+                eos_note_consumed(t, msg->partition, msg->offset);
             int w = msg->partition % app->nworkers;
             app->dispatch_buf[w][app->dispatch_n[w]++] = te;
         }
@@ -482,6 +914,8 @@ static void pq_cb(struct ev_loop *loop, ev_io *w, int revents)
     wc_app_t *app = w->data;
     drain_pipe(app->pq_pipe[0]);
     rd_kafka_poll(app->producer, 0);
+    if (eos.on && eos.state == EOS_CUTTING)
+        eos_poll(app);
     if (app->paused_backpressure)
         consume_some(app);
 }
@@ -679,6 +1113,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
     }
     wc_output_retry_pending(app);
     app_store_offsets(app);
+    eos_poll(app);
     rules_reclaim(app);
     if (atomic_load(&app->fatal) && app->state == WC_APP_RUNNING) {
         app->exit_code = 1;
@@ -820,11 +1255,47 @@ static int app_kafka_setup(wc_app_t *app, char *errstr, size_t errstr_size)
         rd_kafka_conf_destroy(conf);
         return WC_ERR_INVAL;
     }
+    if (c->exactly_once) {
+        if (*c->transactional_id)
+            snprintf(eos.tid, sizeof(eos.tid), "%s", c->transactional_id);
+        else
+            snprintf(eos.tid, sizeof(eos.tid), "webcared-%s", c->instance_id);
+        if (conf_set(conf, "transactional.id", eos.tid, errstr, errstr_size)) {
+            rd_kafka_conf_destroy(conf);
+            return WC_ERR_INVAL;
+        }
+    }
     rd_kafka_conf_set_dr_msg_cb(conf, wc_output_dr_cb);
     app->producer = rd_kafka_new(RD_KAFKA_PRODUCER, conf, e, sizeof(e));
     if (!app->producer) {
         wc_errstr_set(errstr, errstr_size, "kafka producer: %s", e);
         return WC_ERR_INVAL;
+    }
+    if (c->exactly_once) {
+        /* Fences an older producer with the same transactional.id and
+         * completes its open transaction (Apache Kafka aborts it). */
+        int tmo = c->transaction_call_timeout_ms > 30000 ? c->transaction_call_timeout_ms : 30000;
+        rd_kafka_error_t *te = rd_kafka_init_transactions(app->producer, tmo);
+        if (te) {
+            wc_errstr_set(errstr, errstr_size,
+                          "exactly-once: init_transactions (transactional.id %s): %s%s", eos.tid,
+                          rd_kafka_error_string(te),
+                          rd_kafka_error_is_fatal(te) ? " (fatal)" : "");
+            rd_kafka_error_destroy(te);
+            return WC_ERR_UNAVAIL;
+        }
+        char run[24];
+        snprintf(run, sizeof(run), "%08x",
+                 (unsigned)((uint64_t)wc_now_ms() * 2654435761u ^ (unsigned)getpid() * 40503u));
+        wc_output_eos_enable(run);
+        eos.on = true;
+        if (eos_begin(app)) {
+            wc_errstr_set(errstr, errstr_size, "exactly-once: begin_transaction failed");
+            return WC_ERR_UNAVAIL;
+        }
+        wc_info("kafka", "exactly-once: transactional.id %s, run %s, transactions of %d ms / %d "
+                         "input messages",
+                eos.tid, run, c->transaction_ms, c->transaction_max_messages);
     }
     app->rkt_dlq = rd_kafka_topic_new(app->producer, c->topic_dlq, NULL);
 
@@ -834,7 +1305,10 @@ static int app_kafka_setup(wc_app_t *app, char *errstr, size_t errstr_size)
         return WC_ERR_INVAL;
     snprintf(num, sizeof(num), "%d", c->commit_interval_ms);
     if (conf_set(conf, "group.id", c->kafka_group_id, errstr, errstr_size) ||
-        conf_set(conf, "enable.auto.commit", "true", errstr, errstr_size) ||
+        conf_set(conf, "enable.auto.commit", c->exactly_once ? "false" : "true", errstr,
+                 errstr_size) ||
+        (c->exactly_once && !kv_has(c->kafka_consumer, c->n_kafka_consumer, "isolation.level") &&
+         conf_set(conf, "isolation.level", "read_committed", errstr, errstr_size)) ||
         conf_set(conf, "enable.auto.offset.store", "false", errstr, errstr_size) ||
         conf_set(conf, "auto.commit.interval.ms", num, errstr, errstr_size) ||
         (!kv_has(c->kafka_consumer, c->n_kafka_consumer, "auto.offset.reset") &&
@@ -1017,11 +1491,15 @@ int wc_app_run(wc_app_t *app)
         wc_worker_stop_join(app->workers[i]);
     rd_kafka_flush(app->producer, 2000);
     rd_kafka_poll(app->producer, 0);
-    app_store_offsets(app);
-    if (!atomic_load(&app->fatal)) {
-        rd_kafka_resp_err_t err = rd_kafka_commit(app->consumer, NULL, 0);
-        if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
-            wc_warn("kafka", "final commit: %s", rd_kafka_err2str(err));
+    if (eos.on) {
+        eos_shutdown(app);
+    } else {
+        app_store_offsets(app);
+        if (!atomic_load(&app->fatal)) {
+            rd_kafka_resp_err_t err = rd_kafka_commit(app->consumer, NULL, 0);
+            if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
+                wc_warn("kafka", "final commit: %s", rd_kafka_err2str(err));
+        }
     }
     app->state = WC_APP_STOPPED;
     rd_kafka_consumer_close(app->consumer);
@@ -1061,6 +1539,16 @@ void wc_app_destroy(wc_app_t *app)
     if (app->rkt_dlq)
         rd_kafka_topic_destroy(app->rkt_dlq);
     wc_windows_drop_topics(app->windows);
+    wc_output_eos_destroy(app);
+    if (eos.offsets) {
+        rd_kafka_topic_partition_list_destroy(eos.offsets);
+        eos.offsets = NULL;
+    }
+    for (int t = 0; t < WC_TOPIC__COUNT; t++) {
+        free(eos.pos[t]);
+        eos.pos[t] = NULL;
+        eos.npos[t] = 0;
+    }
     if (app->producer) {
         rd_kafka_flush(app->producer, 1000);
         rd_kafka_destroy(app->producer);

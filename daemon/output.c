@@ -13,11 +13,23 @@
  *
  * Threads: wc_output_produce() from any thread (librdkafka's produce is
  * thread-safe); delivery reports and the retry list on the main thread.
+ *
+ * Exactly-once mode (output.h, docs/EOS.md): outputs go into the open Kafka
+ * transaction with a `wc.txn` header. A failed delivery is NOT produced
+ * again: librdkafka requires the transaction to be aborted, so the
+ * transaction is marked doomed and app.c aborts it and rewinds the input
+ * (the replay produces every output again). A permanently failing output is
+ * remembered by its input (topic, partition, offset) and sent to the DLQ
+ * directly when that input is replayed. Alerts produced into the
+ * transaction are acknowledged to the windows outbox only after the commit
+ * and re-produced after an abort.
  */
-#include "daemon/app_internal.h"
+#include "daemon/output.h"
 #include "daemon/windows.h"
 #include "pipeline/log.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,12 +45,306 @@ typedef struct wc_retry {
     char payload[];
 } wc_retry_t;
 
+/* ------------------------------------------------------------------ */
+/* exactly-once state (one application per process)                     */
+
+#define EOS_MAX_POISON 256
+
+typedef struct eos_alert {
+    struct eos_alert *next;
+    rd_kafka_topic_t *rkt; /* own reference */
+    wc_track_entry_t *te;  /* the windows' alert entry (freed by wc_windows_output_done) */
+    size_t keylen, len;
+    bool acked;            /* delivery report received in the open transaction */
+    char *key;
+    char payload[];
+} eos_alert_t;
+
+typedef struct eos_poison {
+    int32_t topic, partition;
+    int64_t offset;
+    rd_kafka_resp_err_t err;
+    char target[128];
+} eos_poison_t;
+
+static struct {
+    bool on;
+    char run[24];
+    char name[48];                /* "<run>.<seq>" of the open transaction */
+    _Atomic uint64_t produced;    /* outputs produced into the open transaction */
+    uint64_t unacked;             /* alerts without delivery report (main) */
+    _Atomic int doomed;
+    char doom_reason[320];        /* written once per transaction (doomed 0 -> 1) */
+    eos_alert_t *alerts, **alerts_tail; /* main */
+    pthread_mutex_t poison_mu;
+    _Atomic int npoison;
+    eos_poison_t poison[EOS_MAX_POISON];
+} eos = {.poison_mu = PTHREAD_MUTEX_INITIALIZER};
+
+void wc_output_eos_enable(const char *run)
+{
+    eos.on = true;
+    snprintf(eos.run, sizeof(eos.run), "%s", run);
+    eos.alerts = NULL;
+    eos.alerts_tail = &eos.alerts;
+}
+
+bool wc_output_eos_enabled(void)
+{
+    return eos.on;
+}
+
+void wc_output_eos_started(uint64_t seq)
+{
+    snprintf(eos.name, sizeof(eos.name), "%s.%llu", eos.run, (unsigned long long)seq);
+    atomic_store(&eos.produced, 0);
+}
+
+const char *wc_output_eos_name(void)
+{
+    return eos.name;
+}
+
+uint64_t wc_output_eos_produced(void)
+{
+    return atomic_load(&eos.produced);
+}
+
+uint64_t wc_output_eos_unacked(void)
+{
+    return eos.unacked;
+}
+
+const char *wc_output_eos_doomed(void)
+{
+    return atomic_load_explicit(&eos.doomed, memory_order_acquire) == 2 ? eos.doom_reason : NULL;
+}
+
+void wc_output_eos_doom(const char *reason)
+{
+    int expect = 0;
+    /* 0 -> 1 (writing the reason) -> 2 (published) */
+    if (atomic_compare_exchange_strong(&eos.doomed, &expect, 1)) {
+        snprintf(eos.doom_reason, sizeof(eos.doom_reason), "%s", reason);
+        atomic_store_explicit(&eos.doomed, 2, memory_order_release);
+    }
+}
+
+static void eos_alert_free(eos_alert_t *a)
+{
+    rd_kafka_topic_destroy(a->rkt);
+    free(a);
+}
+
+void wc_output_eos_committed(wc_app_t *app)
+{
+    eos_alert_t *a = eos.alerts;
+    while (a) {
+        eos_alert_t *next = a->next;
+        wc_windows_output_done(app, a->te);
+        eos_alert_free(a);
+        a = next;
+    }
+    eos.alerts = NULL;
+    eos.alerts_tail = &eos.alerts;
+    eos.unacked = 0;
+}
+
+void wc_output_eos_aborted(wc_app_t *app)
+{
+    (void)app;
+    for (eos_alert_t *a = eos.alerts; a; a = a->next)
+        a->acked = false;
+    eos.unacked = 0;
+    atomic_store(&eos.doomed, 0);
+}
+
+int wc_output_eos_reproduce(wc_app_t *app)
+{
+    int rc = 0;
+    for (eos_alert_t *a = eos.alerts; a; a = a->next) {
+        wc_track_hold(a->te);
+        rd_kafka_headers_t *h = rd_kafka_headers_new(1);
+        rd_kafka_header_add(h, "wc.txn", -1, eos.name, -1);
+        rd_kafka_resp_err_t err = rd_kafka_producev(
+            app->producer, RD_KAFKA_V_RKT(a->rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+            RD_KAFKA_V_VALUE(a->payload, a->len), RD_KAFKA_V_KEY(a->key, a->keylen),
+            RD_KAFKA_V_HEADERS(h), RD_KAFKA_V_OPAQUE(a->te), RD_KAFKA_V_END);
+        if (err) {
+            wc_track_release(a->te);
+            rd_kafka_headers_destroy(h);
+            wc_output_eos_doom(rd_kafka_err2str(err));
+            rc = err == RD_KAFKA_RESP_ERR__FATAL ? WC_ERR_UNAVAIL : WC_ERR_IO;
+            continue;
+        }
+        eos.unacked++;
+        atomic_fetch_add(&eos.produced, 1);
+    }
+    return rc;
+}
+
+void wc_output_eos_destroy(wc_app_t *app)
+{
+    eos_alert_t *a = eos.alerts;
+    while (a) {
+        eos_alert_t *next = a->next;
+        wc_windows_output_done(app, a->te);
+        eos_alert_free(a);
+        a = next;
+    }
+    eos.alerts = NULL;
+    eos.alerts_tail = &eos.alerts;
+}
+
+/* Poisoned input (its output failed permanently in an aborted transaction)?
+ * Copies the error and original target. @locality any */
+static bool eos_poisoned(const wc_track_entry_t *te, rd_kafka_resp_err_t *err, char *target,
+                         size_t target_size)
+{
+    if (!atomic_load_explicit(&eos.npoison, memory_order_acquire))
+        return false;
+    bool hit = false;
+    pthread_mutex_lock(&eos.poison_mu);
+    int n = atomic_load(&eos.npoison);
+    for (int i = 0; i < n; i++) {
+        const eos_poison_t *p = &eos.poison[i];
+        if (p->topic == te->topic && p->partition == te->partition && p->offset == te->offset) {
+            *err = p->err;
+            snprintf(target, target_size, "%s", p->target);
+            hit = true;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&eos.poison_mu);
+    return hit;
+}
+
+static void eos_poison_add(const wc_track_entry_t *te, rd_kafka_resp_err_t err, const char *target)
+{
+    pthread_mutex_lock(&eos.poison_mu);
+    int n = atomic_load(&eos.npoison);
+    /* Full: the oldest is overwritten (it has long been replayed). */
+    eos_poison_t *p = &eos.poison[n < EOS_MAX_POISON ? n : (int)((uint64_t)te->offset % EOS_MAX_POISON)];
+    p->topic = te->topic;
+    p->partition = te->partition;
+    p->offset = te->offset;
+    p->err = err;
+    snprintf(p->target, sizeof(p->target), "%s", target);
+    if (n < EOS_MAX_POISON)
+        atomic_store_explicit(&eos.npoison, n + 1, memory_order_release);
+    pthread_mutex_unlock(&eos.poison_mu);
+}
+
+/* Exactly-once produce: header wc.txn, DLQ for poisoned inputs, alert
+ * copies, and a refused produce dooms the transaction instead of failing
+ * the caller (the abort and replay produce the output again). */
+static int eos_produce(wc_app_t *app, rd_kafka_topic_t *rkt, const void *key, size_t keylen,
+                       const void *payload, size_t len, rd_kafka_headers_t *headers,
+                       wc_track_entry_t *te)
+{
+    bool own_hdrs = false, is_alert = te->topic == WC_TRACK_TOPIC_ALERT;
+    rd_kafka_topic_t *dlq = NULL;
+    rd_kafka_resp_err_t perr;
+    char target[128];
+    eos_alert_t *a = NULL;
+
+    if (!is_alert && eos_poisoned(te, &perr, target, sizeof(target)) &&
+        !strcmp(rd_kafka_topic_name(rkt), target)) {
+        dlq = rd_kafka_topic_new(app->producer, app->cfg->topic_dlq, NULL);
+        if (!dlq)
+            return WC_ERR_NOMEM;
+        if (!headers) {
+            headers = rd_kafka_headers_new(4);
+            own_hdrs = true;
+        }
+        rd_kafka_header_add(headers, "wc.reason", -1, "produce_failed", -1);
+        rd_kafka_header_add(headers, "wc.detail", -1, rd_kafka_err2str(perr), -1);
+        rd_kafka_header_add(headers, "wc.target.topic", -1, target, -1);
+        rkt = dlq;
+    }
+    if (is_alert) {
+        a = malloc(sizeof(*a) + len + keylen);
+        if (!a)
+            return WC_ERR_NOMEM;
+        a->next = NULL;
+        a->rkt = rd_kafka_topic_new(app->producer, rd_kafka_topic_name(rkt), NULL);
+        if (!a->rkt) {
+            free(a);
+            return WC_ERR_NOMEM;
+        }
+        a->te = te;
+        a->len = len;
+        a->keylen = keylen;
+        a->acked = false;
+        memcpy(a->payload, payload, len);
+        a->key = a->payload + len;
+        if (keylen)
+            memcpy(a->key, key, keylen);
+    }
+    if (!headers) {
+        headers = rd_kafka_headers_new(1);
+        own_hdrs = true;
+    }
+    rd_kafka_header_add(headers, "wc.txn", -1, eos.name, -1);
+
+    wc_track_hold(te);
+    rd_kafka_resp_err_t err = rd_kafka_producev(
+        app->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+        RD_KAFKA_V_VALUE((void *)payload, len), RD_KAFKA_V_KEY(key, keylen),
+        RD_KAFKA_V_HEADERS(headers), RD_KAFKA_V_OPAQUE(te), RD_KAFKA_V_END);
+    if (dlq)
+        rd_kafka_topic_destroy(dlq);
+    if (WC_LIKELY(!err)) {
+        atomic_fetch_add_explicit(&eos.produced, 1, memory_order_relaxed);
+        if (a) {
+            *eos.alerts_tail = a;
+            eos.alerts_tail = &a->next;
+            eos.unacked++;
+        }
+        return 0;
+    }
+    wc_track_release(te);
+    if (own_hdrs) {
+        rd_kafka_headers_destroy(headers);
+    } else {
+        /* The caller keeps (and may retry with) its headers: take ours out. */
+        rd_kafka_header_remove(headers, "wc.txn");
+        if (dlq) {
+            rd_kafka_header_remove(headers, "wc.reason");
+            rd_kafka_header_remove(headers, "wc.detail");
+            rd_kafka_header_remove(headers, "wc.target.topic");
+        }
+    }
+    if (a)
+        eos_alert_free(a);
+    if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        return WC_ERR_FULL;
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        wc_err("kafka", "produce to %s: %s", rd_kafka_topic_name(rkt), rd_kafka_err2str(err));
+        return WC_ERR_UNAVAIL;
+    }
+    if (is_alert)
+        return WC_ERR_IO; /* stays in the Redis outbox */
+    /* Refused by the transaction (typically: it already needs an abort).
+     * The input is replayed after the abort, so the output is not lost. */
+    char why[200];
+    snprintf(why, sizeof(why), "produce to %s refused: %s", rd_kafka_topic_name(rkt),
+             rd_kafka_err2str(err));
+    wc_output_eos_doom(why);
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* producing                                                            */
+
 int wc_output_produce(wc_app_t *app, rd_kafka_topic_t *rkt, const void *key, size_t keylen,
                       const void *payload, size_t len, rd_kafka_headers_t *headers,
                       wc_track_entry_t *te)
 {
     rd_kafka_resp_err_t err;
 
+    if (eos.on)
+        return eos_produce(app, rkt, key, keylen, payload, len, headers, te);
     wc_track_hold(te);
     if (headers)
         err = rd_kafka_producev(app->producer, RD_KAFKA_V_RKT(rkt),
@@ -157,11 +463,58 @@ void wc_output_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         WC_METRIC_INC(app->m_main, WC_M_PRODUCED);
         atomic_store_explicit(&app->kafka_up, 1, memory_order_relaxed);
         wc_track_release(te);
-        if (te->topic == WC_TRACK_TOPIC_ALERT)
-            wc_windows_output_done(app, te);
+        if (te->topic == WC_TRACK_TOPIC_ALERT) {
+            if (!eos.on) {
+                wc_windows_output_done(app, te);
+            } else {
+                /* Acknowledged to the outbox at the commit. */
+                for (eos_alert_t *a = eos.alerts; a; a = a->next) {
+                    if (a->te == te && !a->acked) {
+                        a->acked = true;
+                        if (eos.unacked)
+                            eos.unacked--;
+                        break;
+                    }
+                }
+            }
+        }
         return;
     }
     WC_METRIC_INC(app->m_main, WC_M_PRODUCE_FAILED);
+
+    if (eos.on) {
+        /* Never produced again inside a transaction: the abort and replay
+         * (or the alert re-production) do it. Purged messages are those of
+         * a transaction already aborted. */
+        bool purged = m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                      m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+        if (!purged) {
+            char why[256];
+            snprintf(why, sizeof(why), "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                     rd_kafka_err2str(m->err));
+            wc_output_eos_doom(why);
+            if (te->topic != WC_TRACK_TOPIC_ALERT && err_is_permanent(m->err) &&
+                strcmp(rd_kafka_topic_name(m->rkt), app->cfg->topic_dlq)) {
+                wc_warn("kafka", "output to %s (partition %d offset %lld) failed permanently: %s; "
+                                 "after the abort it goes to %s",
+                        rd_kafka_topic_name(m->rkt), te->partition, (long long)te->offset,
+                        rd_kafka_err2str(m->err), app->cfg->topic_dlq);
+                eos_poison_add(te, m->err, rd_kafka_topic_name(m->rkt));
+            }
+        }
+        if (te->topic == WC_TRACK_TOPIC_ALERT && !purged) {
+            for (eos_alert_t *a = eos.alerts; a; a = a->next) {
+                if (a->te == te && !a->acked) {
+                    a->acked = true;
+                    if (eos.unacked)
+                        eos.unacked--;
+                    break;
+                }
+            }
+        }
+        wc_track_release(te);
+        return;
+    }
 
     /* Copy headers: the failed message's headers die with it. */
     rd_kafka_headers_t *hdrs = NULL, *orig = NULL;
