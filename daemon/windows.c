@@ -14,7 +14,7 @@
  *
  * Exactly-once window counts: an input offset is committed only after
  * Redis applied its window contribution, and Redis applies each (topic,
- * partition) range once (offsets recorded in wc:{brand}:applied inside the
+ * partition) range once (offsets recorded in wc:{brand}:meta inside the
  * same function call). A kill -9 at any point replays uncommitted input;
  * the replayed ranges are skipped or split. One flush is in flight at a
  * time, so ranges of a partition reach Redis in order.
@@ -24,9 +24,11 @@
  * every (re)connect the outboxes of all brands (registry set wc:brands) are
  * produced again: at-least-once, consumers de-duplicate on alert key.
  *
- * Redis commands per mention: one wc_apply per brand per flush, plus one
- * wc_stats per brand per stats interval, plus rare acks; independent of the
- * mention rate (see docs/WINDOWS.md for the measured ratio).
+ * Redis commands: one wc_apply per brand per flush (inside it a fixed
+ * number of commands, ~15-20, whatever the number of events), plus one
+ * wc_stats per brand per stats interval, plus acks; flushes are paced by
+ * the tick, so the commands per mention fall as the rate grows (see
+ * docs/WINDOWS.md for the measured ratio).
  *
  * @locality main thread, except the wc_wsink_* functions (workers).
  */
