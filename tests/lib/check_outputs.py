@@ -13,7 +13,17 @@ the exact input lines) with what webcared produced (JSON lines written by
   - every malformed input line must have a DLQ record whose value is the
     original bytes and whose wc.reason header is the expected reason.
 
-Prints one JSON summary line and exits 1 if any guarantee is broken.
+--unacked FILE (1-based input line numbers, one per line) names input lines
+whose produce was never acknowledged by the cluster: they are not expected
+in the output (an output for one is fine), and are counted as "unacked".
+--lost-out FILE writes every lost mention id (one per line).
+
+Prints one JSON summary line and exits 1 if any guarantee is broken. Summary
+keys: valid, malformed, unacked, case_events, cases (distinct case ids with
+a "created" event), lost, duplicates (case events beyond the first per
+mention id), dup_ids (mention ids with more than one case event),
+unexpected, dlq_records, dlq_missing, dlq_extra, dlq_duplicates,
+dlq_reasons.
 """
 import argparse
 import base64
@@ -51,6 +61,8 @@ def main():
     ap.add_argument("--input", required=True, help="the exact lines produced to the input topic")
     ap.add_argument("--outputs", required=True, help="wckafka consume --headers output")
     ap.add_argument("--allow-duplicates", action="store_true")
+    ap.add_argument("--unacked", help="input line numbers that were never acknowledged")
+    ap.add_argument("--lost-out", help="write the lost mention ids to this file")
     args = ap.parse_args()
 
     man = json.load(open(args.manifest))
@@ -58,15 +70,34 @@ def main():
     if lines and lines[-1] == b"":
         lines.pop()
     valid = set(man["valid_ids"])
+    unacked = set()
+    if args.unacked:
+        unacked = {int(x) for x in open(args.unacked).read().split()}
+    bad_lines = {m["line"] for m in man["malformed_lines"]}
+    optional = set()  # valid ids of unacknowledged lines
+    if unacked:
+        it = iter(man["valid_ids"])
+        for ln in range(1, len(lines) + 1):
+            if ln in bad_lines:
+                continue
+            mid = next(it)
+            if ln in unacked:
+                optional.add(mid)
     expected_dlq = collections.Counter()
     for m in man["malformed_lines"]:
-        expected_dlq[(lines[m["line"] - 1], m["reason"])] += 1
+        if m["line"] not in unacked:
+            expected_dlq[(lines[m["line"] - 1], m["reason"])] += 1
 
     cases, created, dlq = load_outputs(args.outputs)
-    lost = sorted(valid - set(cases))
+    lost = sorted(valid - optional - set(cases))
     unexpected = sorted(set(cases) - valid)
     duplicates = sum(n - 1 for i, n in cases.items() if i in valid and n > 1)
     got_dlq = collections.Counter(dlq)
+    if unacked:  # a DLQ record of an unacknowledged bad line is allowed
+        for m in man["malformed_lines"]:
+            k = (lines[m["line"] - 1], m["reason"])
+            if m["line"] in unacked and got_dlq[k] > expected_dlq[k]:
+                expected_dlq[k] += 1
     dlq_missing = expected_dlq - got_dlq
     dlq_extra = got_dlq - expected_dlq
     dlq_dups = 0
@@ -78,7 +109,10 @@ def main():
     summary = {
         "valid": len(valid),
         "malformed": sum(expected_dlq.values()),
+        "unacked": len(unacked),
         "case_events": sum(cases.values()),
+        "cases": len(created),
+        "dup_ids": sum(1 for i, n in cases.items() if i in valid and n > 1),
         "lost": len(lost),
         "duplicates": duplicates,
         "unexpected": len(unexpected),
@@ -89,6 +123,9 @@ def main():
         "dlq_reasons": dict(collections.Counter(r for _, r in dlq)),
     }
     print(json.dumps(summary, sort_keys=True))
+    if args.lost_out:
+        with open(args.lost_out, "w") as f:
+            f.writelines("%s\n" % i for i in lost)
     ok = True
     if lost:
         print("LOST (first 10): %s" % lost[:10], file=sys.stderr)

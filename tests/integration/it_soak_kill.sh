@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# it_soak_kill.sh - CI-sized run of tests/soak/soak_kill.sh (issue 7):
+# 100,000 mentions fed at 2,500/s while webcared is kill -9'd every 10 s and
+# restarted (at least 3 kills; the 3rd stop is a SIGTERM), with broker 2
+# down/up, output leader moves, a Redis SIGSTOP and Produce errors in
+# between. Faults stop when the input is fed and 3 kills were done (the
+# 1,000,000 soak goes on until the backlog is processed); then the last
+# instance finishes. 0 lost (acknowledged input without a case event or DLQ
+# record); duplicates reported. All figures are in the soak script's last
+# lines. WC_IT_COUNT / WC_IT_RATE override the size and the feed rate.
+set -euo pipefail
+export WC_TEST_NAME=it_soak_kill
+N=${WC_IT_COUNT:-100000}
+exec bash "$(dirname "$0")/../soak/soak_kill.sh" --mentions "$N" --rate "${WC_IT_RATE:-2500}" \
+    --kill-every 10 --min-kills 3 --lag-end "$N" --partitions 64 --out-partitions 32
