@@ -1032,6 +1032,23 @@ static int norm_fast(scan_t *x)
             if (i >= len || s[i] <= ' ' || ascii_class[s[i]] == C_QX || ascii_class[s[i]] == C_DOT)
                 brk = 1;
             continue;
+        } else if (c == 0xF0 && i + 4 <= len) {
+            /* a 4-byte emoji followed by ASCII or the end ("😡 "): nothing
+             * to drop after it, so it is one EMOJI token as step() makes it
+             * (regional indicators pair up: step()) */
+            const uint32_t cp = ((uint32_t)(s[i + 1] & 0x3F) << 12) |
+                                ((uint32_t)(s[i + 2] & 0x3F) << 6) | (s[i + 3] & 0x3F);
+            if ((s[i + 1] & 0xC0) == 0x80 && (s[i + 2] & 0xC0) == 0x80 &&
+                (s[i + 3] & 0xC0) == 0x80 && cp >= SYM2_LO && cp < SYM2_HI &&
+                !(cp >= 0x1F1E6 && cp <= 0x1F1FF) && sym2_tab[cp - SYM2_LO] == N_EMOJI &&
+                (i + 4 == len || s[i + 4] < 0x80)) {
+                memcpy(f + o, s + i, 4);
+                fast_tok(tok, &ntok, f, o, 4, WC_TOK_EMOJI, brk);
+                brk = 0;
+                o += 4;
+                i += 4;
+                continue;
+            }
         }
         /* everything else: the scalar reference code */
         x->o = o;

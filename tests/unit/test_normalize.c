@@ -226,8 +226,9 @@ WC_TEST(fast_equals_scalar_samples)
         same_result(samples[i], strlen(samples[i]));
 }
 
-/* handles with '_' stay on the fast path; token hashes for every length
- * (hash_tok has separate cases for 1..3, 4..7, 8..15 and >= 16 bytes) */
+/* handles with '_' and lone 4-byte emoji stay on the fast path; token
+ * hashes for every length (hash_tok has separate cases for 1..3, 4..7,
+ * 8..15 and >= 16 bytes) */
 WC_TEST(handles_underscores_and_token_lengths)
 {
     norm("@acme_care @A_b_C @x__ @ab_ @_x @Acme_NL_ hi @acme_telecom's");
@@ -247,6 +248,18 @@ WC_TEST(handles_underscores_and_token_lengths)
     };
     for (size_t i = 0; i < WC_ARRAY_SIZE(texts); i++)
         same_result(texts[i], strlen(texts[i]));
+    /* 4-byte emoji: followed by ASCII or the end (fast path), or by a
+     * modifier, ZWJ, another emoji or a mark (step()), flags, truncated */
+    static const char *const emoji[] = {
+        "😡", "😡 x", "x😡", "😡!", "😡😡", "#😡", "@a😡", "👍🏽 ok", "🇳🇱 hup", "🇳", "😡\xe2\x80\x8d🚀",
+        "😡\xcc\x81", "a \xf0\x9f\x98", "\xf0\x9f\x98\xa1\xa1", "\xf0\x28\x98\xa1 x", "🀄 🃏 🬀 𝄞",
+    };
+    for (size_t i = 0; i < WC_ARRAY_SIZE(emoji); i++)
+        same_result(emoji[i], strlen(emoji[i]));
+    norm("Top 😍 x");
+    WC_CHECK_EQ_INT(N.ntok, 3);
+    WC_CHECK_STR(tok(1), "😍");
+    WC_CHECK_EQ_INT(N.tok[1].kind, WC_TOK_EMOJI);
     char buf[200];
     for (size_t l = 1; l <= 40; l++) {
         size_t o = 0;
