@@ -104,6 +104,8 @@ struct wc_worker {
     int64_t remote_log_ms;     /* last remote error logged (rate limit) */
     wc_dedup_claim_t claims[WC_WORKER_BATCH];
     uint16_t claim_job[WC_WORKER_BATCH];
+    const wc_dedup_key_t *dd_keys[WC_WORKER_BATCH]; /* wc_dedup_check_batch arguments */
+    wc_dedup_result_t *dd_res[WC_WORKER_BATCH];
     const wc_rules_t *cache_rules;
     rkt_cache_entry_t rkt_cache[WC_WORKER_RKT_CACHE];
     int rkt_n;
@@ -408,17 +410,21 @@ static void worker_decode_classify(wc_worker_t *w, const wc_rules_t *rules, size
     }
     t2 = wc_mono_ns();
 
-    /* Dedup (shared lock-free table), prefetching the lines of mention
-     * i + 4 while checking i, then one Redis claim round trip. */
-    size_t ahead = 0;
+    /* Dedup: the shared lock-free table checks the batch in order (it
+     * prefetches the lines of mention i + 4 while checking i), then one
+     * Redis claim round trip for the first sightings. */
+    size_t nk = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (w->st[i].status != JOB_OK)
+            continue;
+        w->dd_keys[nk] = &w->st[i].k;
+        w->dd_res[nk++] = &w->st[i].d;
+    }
+    wc_dedup_check_batch(app->dedup, w->dd_keys, w->dd_res, nk, now_ms);
     for (size_t i = 0; i < n; i++) {
         job_state_t *s = &w->st[i];
         if (s->status != JOB_OK)
             continue;
-        for (ahead = WC_MAX(ahead, i + 1); ahead < n && ahead <= i + 4; ahead++)
-            if (w->st[ahead].status == JOB_OK)
-                wc_dedup_prefetch(app->dedup, &w->st[ahead].k);
-        wc_dedup_check(app->dedup, &s->k, now_ms, &s->d);
         if (w->remote && (s->d.kind == WC_DEDUP_NEW || s->d.kind == WC_DEDUP_NEAR)) {
             wc_dedup_claim_t *c = &w->claims[nclaims];
             c->brand = s->m.brand.p;
