@@ -123,8 +123,8 @@ static const conf_prop_t props[] = {
     {"redis.timeout.ms", CT_INT, OFF(redis_timeout_ms), 10, 600000, "2000", NULL, false, false,
      "Redis connect and command timeout; a timed-out connection is dropped and retried."},
     /* dedup */
-    {"dedup.capacity", CT_INT, OFF(dedup_capacity), 1024, 1 << 28, "1048576", NULL, false, false,
-     "Entries in the in-process dedup table (rounded up to a power of two); bounds its memory."},
+    {"dedup.capacity", CT_INT, OFF(dedup_capacity), 1024, 1 << 28, "524288", NULL, false, false,
+     "Entries in the in-process dedup table (rounded up to a power of two); bounds its memory: ~224 bytes per entry (2^19 = 112 MB). When new ids arrive faster than capacity / dedup.window.s, the effective window is capacity / rate (Redis claims still catch exact redeliveries beyond it)."},
     {"dedup.window.s", CT_INT, OFF(dedup_window_s), 1, 30 * 86400, "86400", NULL, false, false,
      "How long a mention stays matchable for exact and near-duplicate detection."},
     {"dedup.max.hamming", CT_INT, OFF(dedup_max_hamming), 0, 8, "3", NULL, false, false,

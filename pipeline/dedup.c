@@ -1322,7 +1322,7 @@ static bool follow_holder(wc_dedup_t *d, uint64_t ref, int64_t now, uint32_t *hi
 void wc_dedup_config_default(wc_dedup_config_t *c)
 {
     memset(c, 0, sizeof(*c));
-    c->capacity = 1u << 20;
+    c->capacity = 1u << 19;
     c->window_ms = 86400LL * 1000;
     c->max_hamming = 3;
     c->min_tokens = 4;

@@ -40,7 +40,7 @@ typedef struct wc_dedup_config {
 #define WC_DEDUP_HAMMING_MAX 8
 #define WC_DEDUP_MIN_TOKENS_MAX 64
 
-/* Defaults: capacity 2^20, window 24 h, max_hamming 3, min_tokens 4,
+/* Defaults: capacity 2^19 (112 MB), window 24 h, max_hamming 3, min_tokens 4,
  * remote_ttl 24 h. @locality any */
 void wc_dedup_config_default(wc_dedup_config_t *c);
 
