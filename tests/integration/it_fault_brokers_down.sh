@@ -29,7 +29,7 @@
 # bug"): when the daemon had paused its input (in-flight limit reached) and
 # resumed it while it had no assignment, the re-assigned partitions stay
 # paused in librdkafka (the pause flag survives unassign/assign) and input
-# never resumes: 1 of 3 runs stalled. The test then fails with "input never
+# never resumes: 2 of 10 runs stalled. The test then fails with "input never
 # resumed after the outage".
 set -euo pipefail
 source "$(dirname "$0")/../lib/env.sh"

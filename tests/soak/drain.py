@@ -5,8 +5,9 @@ The local cluster keeps only ~5 MB per partition, so a million case events
 must be read while they are produced. Every partition of --topics is
 assigned from offset 0 (no group); each record is written to --out in the
 format of `wckafka.py consume --headers`, reduced to what check_outputs.py
-reads (case events: event, case_id, mention_id; DLQ records: the original
-value and the wc.reason header). Offsets must follow each other without a
+reads (case events: event, case_id, mention_id, and the input partition and
+offset as "source"; DLQ records: the original value and the wc.reason
+header). Offsets must follow each other without a
 gap (the daemon produces no transactions, so a gap means records were
 dropped by the cluster's retention before they were read): gaps are
 counted and reported.
@@ -103,8 +104,11 @@ def main():
             v = m.value() or b""
             if k[0].startswith("cases."):
                 ev = json.loads(v)
+                src = ev.get("source") or {}
                 d["value"] = json.dumps({"event": ev.get("event"), "case_id": ev.get("case_id"),
-                                         "mention_id": ev.get("mention_id")}, separators=(",", ":"))
+                                         "mention_id": ev.get("mention_id"),
+                                         "source": [src.get("partition"), src.get("offset")]},
+                                        separators=(",", ":"))
             else:
                 try:
                     d["value"] = v.decode("utf-8")

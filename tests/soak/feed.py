@@ -6,9 +6,11 @@ field --key-field when the line parses) to --topic at --rate messages/s with
 an idempotent producer and a long delivery timeout, so the stream rides
 through broker faults. Writes the 1-based line numbers whose delivery report
 failed to --unacked (one per line; normally empty): those lines were never
-acknowledged, so the checker does not expect outputs for them. Prints one
-JSON line {"sent", "acked", "unacked", "seconds"}; exit 0 unless producing
-itself broke (failed deliveries are data, not an error of this tool).
+acknowledged, so the checker does not expect outputs for them. With
+--acked-out, writes "line partition offset" of every acknowledged line (to
+locate a lost mention in the input topic). Prints one JSON line {"sent",
+"acked", "unacked", "seconds"}; exit 0 unless producing itself broke (failed
+deliveries are data, not an error of this tool).
 """
 import argparse
 import json
@@ -45,6 +47,7 @@ def main():
     ap.add_argument("--timeout", type=float, default=900, help="delivery timeout, seconds")
     ap.add_argument("--unacked", required=True)
     ap.add_argument("--progress", help="file rewritten with the count sent, about once a second")
+    ap.add_argument("--acked-out", help="write 'line partition offset' of every acknowledged line")
     a = ap.parse_args()
 
     p = Producer({
@@ -57,11 +60,14 @@ def main():
         "message.timeout.ms": int(a.timeout * 1000),
     })
     failed = []
+    acked = []
     st = {"ok": 0}
 
     def dr(err, msg, lineno):
         if err is None:
             st["ok"] += 1
+            if a.acked_out:
+                acked.append((lineno, msg.partition(), msg.offset()))
         else:
             failed.append(lineno)
             if len(failed) <= 5:
@@ -105,6 +111,9 @@ def main():
     with open(a.unacked, "w") as uf:
         for n in sorted(failed):
             uf.write("%d\n" % n)
+    if a.acked_out:
+        with open(a.acked_out, "w") as af:
+            af.writelines("%d %d %d\n" % t for t in sorted(acked))
     el = time.monotonic() - t0
     res = {"sent": sent, "acked": st["ok"], "unacked": sent - st["ok"], "seconds": round(el, 1)}
     print(json.dumps(res, sort_keys=True))

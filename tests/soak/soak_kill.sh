@@ -194,7 +194,7 @@ start_instance
 wc_daemon_wait_ready "$CUR_PORT" 60 "$CUR"
 wc_proc_start -o "$WC_WORK/feed.json" feed "$WC_PYTHON" "$HERE/feed.py" --bootstrap "$WC_BOOTSTRAP" \
     --topic mentions --file "$WC_WORK/in.jsonl" --rate "$RATE" --unacked "$WC_WORK/unacked.txt" \
-    --progress "$WC_WORK/feed.progress"
+    --progress "$WC_WORK/feed.progress" --acked-out "$WC_WORK/acked.txt"
 
 # The fault schedule (the scenario's own clock, not a synchronisation):
 # stops every KILL_EVERY s, an extra fault half-way between two stops.
@@ -316,6 +316,37 @@ fig = {
 print(json.dumps(fig, sort_keys=True))
 PY
 [[ -s "$WC_WORK/check.err" ]] && head -n 12 "$WC_WORK/check.err" >&2
+if [[ -s "$WC_WORK/lost.txt" ]]; then # where the lost mentions were in the input, what came out around them
+    "$WC_PYTHON" - "$WC_WORK" <<'PY' >&2 || true
+import json, sys
+w = sys.argv[1]
+lost = open(w + "/lost.txt").read().split()[:5]
+man = json.load(open(w + "/manifest.json"))
+bad = {m["line"] for m in man["malformed_lines"]}
+line_of, it = {}, iter(man["valid_ids"])
+for ln in range(1, man["count"] + 1):
+    if ln not in bad:
+        line_of[next(it)] = ln
+pos = {}
+for l in open(w + "/acked.txt"):
+    n, p, o = map(int, l.split())
+    pos[n] = (p, o)
+near = {}
+want = {pos.get(line_of[i]) for i in lost}
+for l in open(w + "/out.jsonl"):
+    r = json.loads(l)
+    if r["topic"].startswith("cases."):
+        v = json.loads(r["value"])
+        p, o = (v.get("source") or [None, None])
+        for wp in want:
+            if wp and p == wp[0] and abs(o - wp[1]) <= 3:
+                near.setdefault(wp, []).append((o, v["mention_id"], v["event"], r["topic"], r["partition"], r["offset"]))
+for i in lost:
+    wp = pos.get(line_of[i])
+    print("lost %s: input line %d, mentions[%s] offset %s; case events from offsets +-3: %s" % (
+        i, line_of[i], wp and wp[0], wp and wp[1], sorted(near.get(wp, []))))
+PY
+fi
 wc_log "extra faults: ${EXTRA_LOG[*]:-none}"
 (( CRASHES == 0 )) || { wc_log "FAIL: $CRASHES instance(s) died by themselves or a SIGTERM did not exit 0"; rc=1; }
 if (( rc != 0 )); then
