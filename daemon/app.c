@@ -674,8 +674,13 @@ static void rk_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
             error = rd_kafka_incremental_assign(rk, parts);
         else
             ret = rd_kafka_assign(rk, parts);
+        /* librdkafka keeps a partition's pause flag across a re-assignment
+         * (e.g. after the assignment was lost while input was paused), so
+         * set it explicitly either way: otherwise input stalls for good. */
         if (app->partitions_paused)
             rd_kafka_pause_partitions(rk, parts);
+        else
+            rd_kafka_resume_partitions(rk, parts);
     } else {
         bool lost = rd_kafka_assignment_lost(rk);
         wc_info("kafka", "revoking %d partition(s)%s", parts->cnt, lost ? " (lost)" : "");
