@@ -23,6 +23,8 @@ static const struct {
     [WC_M_PRODUCED] = {"webcared_produced_total", "Output messages acknowledged by Kafka."},
     [WC_M_PRODUCE_FAILED] = {"webcared_produce_failed_total", "Failed deliveries (the output is produced again)."},
     [WC_M_PRODUCE_QFULL] = {"webcared_produce_queue_full_total", "Waits on a full local producer queue."},
+    [WC_M_PRODUCE_UNCONFIRMED] = {"webcared_produce_unconfirmed_total",
+                                  "Delivery reports without an error but without an offset (not trusted: the output is produced again)."},
     [WC_M_CASES_CREATED] = {"webcared_cases_created_total", "New cases."},
     [WC_M_CASES_REPLAYED] = {"webcared_cases_replayed_total", "Cases re-emitted for replayed uncommitted input."},
     [WC_M_DEDUP_EXACT] = {"webcared_dedup_exact_total", "Exact redeliveries recognised (no new case)."},

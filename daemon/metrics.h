@@ -22,6 +22,7 @@ typedef enum wc_metric {
     WC_M_PRODUCED,         /* outputs acknowledged by Kafka */
     WC_M_PRODUCE_FAILED,   /* delivery reports with an error (output re-produced) */
     WC_M_PRODUCE_QFULL,    /* local producer queue full waits */
+    WC_M_PRODUCE_UNCONFIRMED, /* "delivered" reports without an offset (output re-produced) */
     WC_M_CASES_CREATED,    /* new cases */
     WC_M_CASES_REPLAYED,   /* cases re-emitted for replayed own input */
     WC_M_DEDUP_EXACT,      /* exact redeliveries dropped */

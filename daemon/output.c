@@ -458,8 +458,19 @@ void wc_output_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
 {
     wc_app_t *app = opaque;
     wc_track_entry_t *te = m->_private;
+    /* A "delivered" report without an offset is not trusted: with
+     * librdkafka 2.0.2's idempotent producer a partition leader change can
+     * report messages delivered that no log holds (offset -1001; reproduced
+     * without webcared by tests/lib/mock_ack_probe.sh). Producing it again
+     * keeps at-least-once; a real broker's duplicate-sequence answer (also
+     * without an offset) then costs a duplicate, never a loss. */
+    rd_kafka_resp_err_t derr = m->err;
+    if (WC_UNLIKELY(!derr && m->offset < 0)) {
+        derr = RD_KAFKA_RESP_ERR__INCONSISTENT;
+        WC_METRIC_INC(app->m_main, WC_M_PRODUCE_UNCONFIRMED);
+    }
 
-    if (WC_LIKELY(!m->err)) {
+    if (WC_LIKELY(!derr)) {
         WC_METRIC_INC(app->m_main, WC_M_PRODUCED);
         atomic_store_explicit(&app->kafka_up, 1, memory_order_relaxed);
         wc_track_release(te);
@@ -486,20 +497,20 @@ void wc_output_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         /* Never produced again inside a transaction: the abort and replay
          * (or the alert re-production) do it. Purged messages are those of
          * a transaction already aborted. */
-        bool purged = m->err == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
-                      m->err == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
+        bool purged = derr == RD_KAFKA_RESP_ERR__PURGE_QUEUE ||
+                      derr == RD_KAFKA_RESP_ERR__PURGE_INFLIGHT;
         if (!purged) {
             char why[256];
             snprintf(why, sizeof(why), "delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
-                     rd_kafka_err2str(m->err));
+                     rd_kafka_err2str(derr));
             wc_output_eos_doom(why);
-            if (te->topic != WC_TRACK_TOPIC_ALERT && err_is_permanent(m->err) &&
+            if (te->topic != WC_TRACK_TOPIC_ALERT && err_is_permanent(derr) &&
                 strcmp(rd_kafka_topic_name(m->rkt), app->cfg->topic_dlq)) {
                 wc_warn("kafka", "output to %s (partition %d offset %lld) failed permanently: %s; "
                                  "after the abort it goes to %s",
                         rd_kafka_topic_name(m->rkt), te->partition, (long long)te->offset,
-                        rd_kafka_err2str(m->err), app->cfg->topic_dlq);
-                eos_poison_add(te, m->err, rd_kafka_topic_name(m->rkt));
+                        rd_kafka_err2str(derr), app->cfg->topic_dlq);
+                eos_poison_add(te, derr, rd_kafka_topic_name(m->rkt));
             }
         }
         if (te->topic == WC_TRACK_TOPIC_ALERT && !purged) {
@@ -524,22 +535,26 @@ void wc_output_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     bool is_dlq = !strcmp(rd_kafka_topic_name(m->rkt), app->cfg->topic_dlq);
     int64_t delay = 0;
 
-    if (err_is_permanent(m->err) && !is_dlq) {
+    if (err_is_permanent(derr) && !is_dlq) {
         wc_warn("kafka", "output to %s (partition %d offset %lld) failed permanently: %s; "
                          "sending it to %s",
                 rd_kafka_topic_name(m->rkt), te->partition, (long long)te->offset,
-                rd_kafka_err2str(m->err), app->cfg->topic_dlq);
+                rd_kafka_err2str(derr), app->cfg->topic_dlq);
         if (!hdrs)
             hdrs = rd_kafka_headers_new(4);
         rd_kafka_header_add(hdrs, "wc.reason", -1, "produce_failed", -1);
-        rd_kafka_header_add(hdrs, "wc.detail", -1, rd_kafka_err2str(m->err), -1);
+        rd_kafka_header_add(hdrs, "wc.detail", -1, rd_kafka_err2str(derr), -1);
         rd_kafka_header_add(hdrs, "wc.target.topic", -1, rd_kafka_topic_name(m->rkt), -1);
         rd_kafka_topic_destroy(rkt);
         rkt = rd_kafka_topic_new(app->producer, app->cfg->topic_dlq, NULL);
     } else {
-        wc_warn("kafka", "delivery to %s failed: %s; producing it again",
-                rd_kafka_topic_name(m->rkt), rd_kafka_err2str(m->err));
-        delay = err_is_permanent(m->err) ? 5000 : 100;
+        if (m->err)
+            wc_warn("kafka", "delivery to %s failed: %s; producing it again",
+                    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(derr));
+        else
+            wc_warn("kafka", "delivery to %s [%d] reported without an offset; producing it again",
+                    rd_kafka_topic_name(m->rkt), (int)m->partition);
+        delay = err_is_permanent(derr) ? 5000 : 100;
     }
     retry_enqueue(app, m, rkt, hdrs, delay);
 }
