@@ -82,9 +82,7 @@ wc_log "broker 2 up ($(progress))"
 
 # 2. produce request errors (retriable ones; the idempotent producer retries).
 # Not NOT_ENOUGH_REPLICAS_AFTER_APPEND: it tells the client the batch WAS
-# appended, but the mock's injected errors never append, so librdkafka
-# acknowledges messages no log holds (reproduced without webcared:
-# tests/lib/mock_ack_probe.py, docs/LOCALKAFKA.md).
+# appended, but the mock's injected errors never append (docs/LOCALKAFKA.md).
 wc_wait_until "half consumed" 60 consumed_ge $(( N / 2 ))
 wc_kafka_ctl request_errors Produce 8 NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT \
     NOT_ENOUGH_REPLICAS LEADER_NOT_AVAILABLE NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT \

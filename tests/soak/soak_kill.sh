@@ -181,8 +181,8 @@ extra_fault() { # the next one of the five scripted faults; sets UNDO_AT/UNDO
        EXTRA_LOG+=("output leaders moved") ;;
     2) wc_redis_sigstop; UNDO="wc_redis_sigcont"; UNDO_AT=$(( $(_wc_now_us) + 4000000 ))
        EXTRA_LOG+=("redis SIGSTOP 4 s") ;;
-    3) # not NOT_ENOUGH_REPLICAS_AFTER_APPEND: the mock acknowledges without
-       # storing then (tests/lib/mock_ack_probe.py, docs/LOCALKAFKA.md)
+    3) # not NOT_ENOUGH_REPLICAS_AFTER_APPEND: a real broker has appended the
+       # batch when it says so; the mock's injected errors never append
        wc_kafka_ctl request_errors Produce 8 NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT \
            NOT_ENOUGH_REPLICAS LEADER_NOT_AVAILABLE NOT_LEADER_FOR_PARTITION REQUEST_TIMED_OUT \
            NOT_ENOUGH_REPLICAS NOT_LEADER_FOR_PARTITION >/dev/null || true
