@@ -136,7 +136,8 @@ static void eos_alert_free(eos_alert_t *a)
     free(a);
 }
 
-void wc_output_eos_committed(wc_app_t *app)
+/* Hand every alert copy back to the windows outbox (done) and free it. */
+static void eos_alerts_release(wc_app_t *app)
 {
     eos_alert_t *a = eos.alerts;
     while (a) {
@@ -147,6 +148,24 @@ void wc_output_eos_committed(wc_app_t *app)
     }
     eos.alerts = NULL;
     eos.alerts_tail = &eos.alerts;
+}
+
+/* The delivery report of an alert produced into the open transaction. */
+static void eos_alert_acked(const wc_track_entry_t *te)
+{
+    for (eos_alert_t *a = eos.alerts; a; a = a->next) {
+        if (a->te == te && !a->acked) {
+            a->acked = true;
+            if (eos.unacked)
+                eos.unacked--;
+            return;
+        }
+    }
+}
+
+void wc_output_eos_committed(wc_app_t *app)
+{
+    eos_alerts_release(app);
     eos.unacked = 0;
 }
 
@@ -185,15 +204,7 @@ int wc_output_eos_reproduce(wc_app_t *app)
 
 void wc_output_eos_destroy(wc_app_t *app)
 {
-    eos_alert_t *a = eos.alerts;
-    while (a) {
-        eos_alert_t *next = a->next;
-        wc_windows_output_done(app, a->te);
-        eos_alert_free(a);
-        a = next;
-    }
-    eos.alerts = NULL;
-    eos.alerts_tail = &eos.alerts;
+    eos_alerts_release(app);
 }
 
 /* Poisoned input (its output failed permanently in an aborted transaction)?
@@ -475,19 +486,10 @@ void wc_output_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         atomic_store_explicit(&app->kafka_up, 1, memory_order_relaxed);
         wc_track_release(te);
         if (te->topic == WC_TRACK_TOPIC_ALERT) {
-            if (!eos.on) {
+            if (!eos.on)
                 wc_windows_output_done(app, te);
-            } else {
-                /* Acknowledged to the outbox at the commit. */
-                for (eos_alert_t *a = eos.alerts; a; a = a->next) {
-                    if (a->te == te && !a->acked) {
-                        a->acked = true;
-                        if (eos.unacked)
-                            eos.unacked--;
-                        break;
-                    }
-                }
-            }
+            else
+                eos_alert_acked(te); /* acknowledged to the outbox at the commit */
         }
         return;
     }
@@ -513,16 +515,8 @@ void wc_output_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
                 eos_poison_add(te, derr, rd_kafka_topic_name(m->rkt));
             }
         }
-        if (te->topic == WC_TRACK_TOPIC_ALERT && !purged) {
-            for (eos_alert_t *a = eos.alerts; a; a = a->next) {
-                if (a->te == te && !a->acked) {
-                    a->acked = true;
-                    if (eos.unacked)
-                        eos.unacked--;
-                    break;
-                }
-            }
-        }
+        if (te->topic == WC_TRACK_TOPIC_ALERT && !purged)
+            eos_alert_acked(te);
         wc_track_release(te);
         return;
     }
