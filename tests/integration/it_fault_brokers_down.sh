@@ -34,6 +34,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib/env.sh"
 source "$(dirname "$0")/../lib/daemon_ready.sh"
+source "$(dirname "$0")/../lib/outputs.sh"
 wc_env_init
 
 N=${WC_IT_COUNT:-20000}
@@ -122,30 +123,10 @@ lag0() {
 wc_wait_until "all input committed (all outputs acknowledged)" 180 lag0
 produced=$(metric webcared_produced_total)
 failed=$(metric webcared_produce_failed_total)
-wckafka offsets --bootstrap "$WC_BOOTSTRAP" --topic "$OUTS" 2>/dev/null | tail -1 >"$WC_WORK/offsets.json"
-total=$("$WC_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$WC_WORK/offsets.json")
-wckafka consume --bootstrap "$WC_BOOTSTRAP" --topic "$OUTS" --headers --until-count "$total" \
-    --timeout 20 --max-time 120 >"$WC_WORK/out.jsonl" 2>"$WC_WORK/readback.log" || wc_fail "reading the outputs back failed"
-"$WC_PYTHON" - "$WC_WORK/offsets.json" "$WC_WORK/out.jsonl" <<'PY' || wc_fail "incomplete read-back of the output topics"
-import json, sys
-hw = json.load(open(sys.argv[1]))["topics"]
-seen = {}
-for l in open(sys.argv[2]):
-    if l.strip():
-        r = json.loads(l); seen.setdefault((r["topic"], str(r["partition"])), set()).add(r["offset"])
-bad = 0
-for t, d in hw.items():
-    for p, (lo, hi) in d["partitions"].items():
-        want = set(range(lo, hi))
-        got = seen.get((t, p), set())
-        if lo != 0 or got != want:
-            print("%s[%s]: log %d..%d, read %d, missing %s" % (t, p, lo, hi, len(got), sorted(want - got)[:5])); bad += 1
-sys.exit(1 if bad else 0)
-PY
-"$WC_PYTHON" "$WC_LIB_DIR/check_outputs.py" --allow-duplicates --manifest "$WC_WORK/manifest.json" \
-    --input "$WC_WORK/in.jsonl" --outputs "$WC_WORK/out.jsonl" >"$WC_WORK/summary.json" ||
-    wc_fail "nothing-lost check failed: $(cat "$WC_WORK/summary.json") (daemon produced_total $produced, produce_failed_total $failed, output logs hold $total)"
-read -r dups dlqdups < <("$WC_PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["duplicates"], s["dlq_duplicates"])' "$WC_WORK/summary.json")
-wc_log "outputs: $(cat "$WC_WORK/summary.json"); produced_total $produced, produce_failed_total $failed, output logs hold $total"
+wc_outputs_read "$OUTS" 20 120
+wc_outputs_no_gaps
+wc_outputs_check "daemon produced_total $produced, produce_failed_total $failed, output logs hold $WC_OUTPUTS_TOTAL"
+dups=$WC_OUTPUTS_DUPS dlqdups=$WC_OUTPUTS_DLQ_DUPS
+wc_log "outputs: $(cat "$WC_WORK/summary.json"); produced_total $produced, produce_failed_total $failed, output logs hold $WC_OUTPUTS_TOTAL"
 wc_daemon_stop webcared 30 || wc_fail "webcared exited with status $? on SIGTERM"
 wc_pass "all 3 brokers down ${DOWN_S} s (message.timeout.ms $TIMEOUT_MS): not ready meanwhile, alive, ready ${ready_ms} ms after recovery; $N mentions, 0 lost, $dups duplicate case events, $dlqdups duplicate DLQ records, $failed failed deliveries re-produced"

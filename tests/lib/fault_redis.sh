@@ -18,6 +18,7 @@
 #     ground truth (as in it_windows_crash.sh); `partial` (Redis lost its
 #     data) = every counter at most the truth and each brand counted again.
 # Figures: FR_LOST, FR_DUPS (case events), FR_DLQ_DUPS after fr_finish.
+source "${BASH_SOURCE[0]%/*}/outputs.sh"
 
 FR_GEN=("$WC_PYTHON" "$WC_SOURCE_DIR/tests/lib/gen_windows.py")
 FR_N=${WC_IT_COUNT:-16000}
@@ -93,20 +94,14 @@ _fr_lag0() {
 
 # fr_finish exact|partial
 fr_finish() {
-    local mode=$1 total
+    local mode=$1
     wc_proc_wait producer 120 || wc_fail "producer failed"
     wc_wait_until "all input committed (outputs acknowledged, window updates applied)" 90 _fr_lag0
     # Everything committed was acknowledged by the cluster: read it back from offset 0.
-    total=$(wckafka offsets --bootstrap "$WC_BOOTSTRAP" --topic "$FR_OUTS" 2>/dev/null | tail -1 |
-        "$WC_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["total"])')
-    wckafka consume --bootstrap "$WC_BOOTSTRAP" --topic "$FR_OUTS" --headers --until-count "$total" \
-        --timeout 10 --max-time 60 >"$WC_WORK/out.jsonl" 2>"$WC_WORK/readback.log" ||
-        wc_fail "reading the outputs back failed"
-    "$WC_PYTHON" "$WC_LIB_DIR/check_outputs.py" --allow-duplicates --manifest "$WC_WORK/manifest.json" \
-        --input "$WC_WORK/in.jsonl" --outputs "$WC_WORK/out.jsonl" >"$WC_WORK/summary.json" ||
-        wc_fail "nothing-lost check failed: $(cat "$WC_WORK/summary.json")"
+    wc_outputs_read "$FR_OUTS" 10 60
+    wc_outputs_check
     # shellcheck disable=SC2034 # figures for the calling test
-    read -r FR_LOST FR_DUPS FR_DLQ_DUPS < <("$WC_PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["lost"], s["duplicates"], s["dlq_duplicates"])' "$WC_WORK/summary.json")
+    FR_LOST=$WC_OUTPUTS_LOST FR_DUPS=$WC_OUTPUTS_DUPS FR_DLQ_DUPS=$WC_OUTPUTS_DLQ_DUPS
     wc_log "outputs: $(cat "$WC_WORK/summary.json")"
     "${FR_GEN[@]}" compare --cases "$WC_WORK/truth_cases.jsonl" --input "$WC_WORK/in.jsonl" \
         --redis-port "$WC_REDIS_PORT" --brands kx,ky --mode "$mode" >"$WC_WORK/counts.txt" ||

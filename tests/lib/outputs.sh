@@ -1,0 +1,53 @@
+# shellcheck shell=bash
+# outputs.sh - read webcared's outputs back and check them (sourced by tests
+# after env.sh). Used once the daemon has committed all input: an input
+# offset is committed only after all its outputs were acknowledged, so what
+# the topics hold is everything there is to read.
+
+# wc_outputs_read OUTS TIMEOUT_S MAX_TIME_S: every message of the output
+# topics OUTS (comma-separated) from offset 0 up to the sum of their high
+# watermarks into $WC_WORK/out.jsonl (watermarks in $WC_WORK/offsets.json);
+# sets WC_OUTPUTS_TOTAL.
+wc_outputs_read() {
+    local outs=$1 timeout=$2 max_time=$3
+    wckafka offsets --bootstrap "$WC_BOOTSTRAP" --topic "$outs" 2>/dev/null | tail -1 >"$WC_WORK/offsets.json"
+    WC_OUTPUTS_TOTAL=$("$WC_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$WC_WORK/offsets.json")
+    wckafka consume --bootstrap "$WC_BOOTSTRAP" --topic "$outs" --headers --until-count "$WC_OUTPUTS_TOTAL" \
+        --timeout "$timeout" --max-time "$max_time" >"$WC_WORK/out.jsonl" 2>"$WC_WORK/readback.log" ||
+        wc_fail "reading the outputs back failed"
+}
+
+# wc_outputs_no_gaps: every output partition of the last wc_outputs_read was
+# read from offset 0 to its high watermark without a gap (so a missing case
+# event can only be the daemon's, or an acknowledged write the cluster did
+# not store).
+wc_outputs_no_gaps() {
+    "$WC_PYTHON" - "$WC_WORK/offsets.json" "$WC_WORK/out.jsonl" <<'PY' || wc_fail "incomplete read-back of the output topics"
+import json, sys
+hw = json.load(open(sys.argv[1]))["topics"]
+seen = {}
+for l in open(sys.argv[2]):
+    if l.strip():
+        r = json.loads(l); seen.setdefault((r["topic"], str(r["partition"])), set()).add(r["offset"])
+bad = 0
+for t, d in hw.items():
+    for p, (lo, hi) in d["partitions"].items():
+        want = set(range(lo, hi))
+        got = seen.get((t, p), set())
+        if lo != 0 or got != want:
+            print("%s[%s]: log %d..%d, read %d, missing %s" % (t, p, lo, hi, len(got), sorted(want - got)[:5])); bad += 1
+sys.exit(1 if bad else 0)
+PY
+}
+
+# wc_outputs_check [CONTEXT]: tests/lib/check_outputs.py (duplicates allowed)
+# of the last read against $WC_WORK/manifest.json and $WC_WORK/in.jsonl;
+# summary in $WC_WORK/summary.json; fails (with CONTEXT) on a loss. Sets
+# WC_OUTPUTS_LOST, WC_OUTPUTS_DUPS, WC_OUTPUTS_DLQ_DUPS.
+wc_outputs_check() {
+    "$WC_PYTHON" "$WC_LIB_DIR/check_outputs.py" --allow-duplicates --manifest "$WC_WORK/manifest.json" \
+        --input "$WC_WORK/in.jsonl" --outputs "$WC_WORK/out.jsonl" >"$WC_WORK/summary.json" ||
+        wc_fail "nothing-lost check failed: $(cat "$WC_WORK/summary.json")${1:+ ($1)}"
+    # shellcheck disable=SC2034 # figures for the caller
+    read -r WC_OUTPUTS_LOST WC_OUTPUTS_DUPS WC_OUTPUTS_DLQ_DUPS < <("$WC_PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["lost"], s["duplicates"], s["dlq_duplicates"])' "$WC_WORK/summary.json")
+}
