@@ -32,9 +32,9 @@ import json
 import sys
 
 
-def load_outputs(path):
-    cases, dlq = collections.Counter(), []
-    created = collections.Counter()
+def read_records(path):
+    """(topic, value bytes, headers dict) of every record of a
+    `wckafka.py consume --headers` output file (also used by eos_check.py)."""
     with open(path, "rb") as f:
         for raw in f:
             if not raw.strip():
@@ -44,14 +44,20 @@ def load_outputs(path):
                 value = base64.b64decode(rec["value_b64"])
             else:
                 value = (rec.get("value") or "").encode("utf-8")
-            topic = rec["topic"]
-            if topic.startswith("cases."):
-                ev = json.loads(value)
-                cases[ev["mention_id"]] += 1
-                if ev.get("event") == "created":
-                    created[ev["case_id"]] += 1
-            elif topic.endswith(".dlq"):
-                dlq.append((value, (rec.get("headers") or {}).get("wc.reason")))
+            yield rec["topic"], value, rec.get("headers") or {}
+
+
+def load_outputs(path):
+    cases, dlq = collections.Counter(), []
+    created = collections.Counter()
+    for topic, value, hdrs in read_records(path):
+        if topic.startswith("cases."):
+            ev = json.loads(value)
+            cases[ev["mention_id"]] += 1
+            if ev.get("event") == "created":
+                created[ev["case_id"]] += 1
+        elif topic.endswith(".dlq"):
+            dlq.append((value, hdrs.get("wc.reason")))
     return cases, created, dlq
 
 

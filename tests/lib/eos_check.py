@@ -35,12 +35,15 @@ transactions.
 Prints one JSON summary line; exit 1 if a check fails.
 """
 import argparse
-import base64
 import collections
 import itertools
 import json
+import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_outputs import read_records  # noqa: E402
 
 RX_COMMIT = re.compile(r"exactly-once: committed transaction (\S+):")
 RX_ABORT = re.compile(r"exactly-once: aborted transaction (\S+) ")
@@ -69,22 +72,12 @@ def parse_logs(paths):
 def load_outputs(path):
     """[(kind, key, txn)]: kind 'case' (key = mention id) or 'dlq' (key = (value, reason))."""
     recs = []
-    with open(path, "rb") as f:
-        for raw in f:
-            if not raw.strip():
-                continue
-            rec = json.loads(raw)
-            if "value_b64" in rec:
-                value = base64.b64decode(rec["value_b64"])
-            else:
-                value = (rec.get("value") or "").encode("utf-8")
-            hdrs = rec.get("headers") or {}
-            txn = hdrs.get("wc.txn")
-            topic = rec["topic"]
-            if topic.startswith("cases."):
-                recs.append(("case", json.loads(value)["mention_id"], txn))
-            elif topic.endswith(".dlq"):
-                recs.append(("dlq", (value, hdrs.get("wc.reason")), txn))
+    for topic, value, hdrs in read_records(path):
+        txn = hdrs.get("wc.txn")
+        if topic.startswith("cases."):
+            recs.append(("case", json.loads(value)["mention_id"], txn))
+        elif topic.endswith(".dlq"):
+            recs.append(("dlq", (value, hdrs.get("wc.reason")), txn))
     return recs
 
 
