@@ -50,42 +50,6 @@ typedef struct run {
     pthread_barrier_t *bar;
 } run_t;
 
-/* Build n keys of stream number `stream` starting at mention index base. */
-static void build_keys(wc_dedup_key_t *k, size_t n, uint64_t stream, uint64_t base)
-{
-    uint64_t s = wc_hash_u64(stream * 0x9e37 + base + 1) | 1;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t id = (stream << 40) | (base + i);
-        uint64_t x = tdu_rng(&s);
-        unsigned kind = (unsigned)(x % 100);
-        wc_dedup_key_t *q = &k[i];
-        memset(q, 0, sizeof(*q));
-        q->brand_hash = 1 + (x >> 60); /* 16 brands */
-        q->author_hash = x >> 8;
-        q->reach = x & 1023;
-        q->partition = (int32_t)(x >> 32 & 15);
-        q->offset = (int64_t)(base + i);
-        q->simhash_valid = 1;
-        if (kind < 20 && i > 64) {
-            /* exact redelivery of a recent mention of this stream */
-            *q = k[i - 1 - (x >> 20) % 64];
-            q->offset += 1000000000;
-            continue;
-        }
-        q->id_hash = wc_hash_u64(id ^ 0x1d);
-        q->case_id[0] = q->id_hash;
-        q->case_id[1] = id;
-        if (kind < 30 && i > 64) {
-            const wc_dedup_key_t *o = &k[i - 1 - (x >> 24) % 64];
-            q->brand_hash = o->brand_hash;
-            q->simhash = o->simhash ^ (1ULL << (x >> 40 & 63)) ^ (1ULL << (x >> 46 & 63));
-        } else {
-            q->simhash = wc_hash_u64(id ^ 0x51);
-        }
-        q->text_hash = wc_hash_u64(q->simhash ^ 0x7e);
-    }
-}
-
 /* CPU time of the calling thread: on the shared 2-core machine a thread
  * that is descheduled stops this clock, so lookups per CPU-second move
  * much less with the load than lookups per wall-clock second (cache and
@@ -147,7 +111,7 @@ static double measure(wc_dedup_t *d, wc_dedup_key_t **keys, int nt, size_t n, in
     pthread_barrier_t bar;
     pthread_barrier_init(&bar, NULL, (unsigned)nt);
     for (int t = 0; t < nt; t++) {
-        build_keys(keys[t], n, (uint64_t)t + 1, *base);
+        tdu_stream_keys(keys[t], n, (uint64_t)t + 1, *base, false);
         r[t] = (run_t){.d = d, .keys = keys[t], .n = n, .t_start = T0 + (int64_t)(*base / 1000),
                        .mode = mode, .bar = &bar};
     }

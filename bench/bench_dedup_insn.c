@@ -37,41 +37,6 @@
 
 enum { MODE_MIXED, MODE_NEW, MODE_EXACT };
 
-/* bench_dedup's stream; all_new: every mention a first sighting */
-static void build_keys(wc_dedup_key_t *k, size_t n, uint64_t stream, uint64_t base, bool all_new)
-{
-    uint64_t s = wc_hash_u64(stream * 0x9e37 + base + 1) | 1;
-    for (size_t i = 0; i < n; i++) {
-        uint64_t id = (stream << 40) | (base + i);
-        uint64_t x = tdu_rng(&s);
-        unsigned kind = all_new ? 99u : (unsigned)(x % 100);
-        wc_dedup_key_t *q = &k[i];
-        memset(q, 0, sizeof(*q));
-        q->brand_hash = 1 + (x >> 60); /* 16 brands */
-        q->author_hash = x >> 8;
-        q->reach = x & 1023;
-        q->partition = (int32_t)(x >> 32 & 15);
-        q->offset = (int64_t)(base + i);
-        q->simhash_valid = 1;
-        if (kind < 20 && i > 64) {
-            *q = k[i - 1 - (x >> 20) % 64];
-            q->offset += 1000000000;
-            continue;
-        }
-        q->id_hash = wc_hash_u64(id ^ 0x1d);
-        q->case_id[0] = q->id_hash;
-        q->case_id[1] = id;
-        if (kind < 30 && i > 64) {
-            const wc_dedup_key_t *o = &k[i - 1 - (x >> 24) % 64];
-            q->brand_hash = o->brand_hash;
-            q->simhash = o->simhash ^ (1ULL << (x >> 40 & 63)) ^ (1ULL << (x >> 46 & 63));
-        } else {
-            q->simhash = wc_hash_u64(id ^ 0x51);
-        }
-        q->text_hash = wc_hash_u64(q->simhash ^ 0x7e);
-    }
-}
-
 static bool g_batch_api = true;
 
 static void check_all(wc_dedup_t *d, const wc_dedup_key_t *k, size_t n, int64_t t,
@@ -129,7 +94,7 @@ static int run(int mode, uint32_t capacity, size_t laps, size_t n)
         return 1;
     }
     unsigned cw[4] = {0}, cm[4] = {0};
-    build_keys(k, warm, 1, 0, false);
+    tdu_stream_keys(k, warm, 1, 0, false);
     check_all(d, k, warm, T0, cw);
     if (mode == MODE_EXACT) {
         memmove(k, k + (warm - WC_MIN(n, warm)), WC_MIN(n, warm) * sizeof(*k));
@@ -137,7 +102,7 @@ static int run(int mode, uint32_t capacity, size_t laps, size_t n)
         for (size_t i = 0; i < n; i++)
             k[i].offset += 2000000000;
     } else {
-        build_keys(k, n, 1, warm, mode == MODE_NEW);
+        tdu_stream_keys(k, n, 1, warm, mode == MODE_NEW);
     }
     int64_t t0 = wc_mono_ns();
     measured_loop(d, k, n, T0 + (int64_t)(warm / 1000), cm);
