@@ -7,10 +7,11 @@ assigned from offset 0 (no group); each record is written to --out in the
 format of `wckafka.py consume --headers`, reduced to what check_outputs.py
 reads (case events: event, case_id, mention_id, and the input partition and
 offset as "source"; DLQ records: the original value and the wc.reason
-header). Offsets must follow each other without a
-gap (the daemon produces no transactions, so a gap means records were
-dropped by the cluster's retention before they were read): gaps are
-counted and reported.
+header; both keep the wc.txn header of exactly-once mode, which
+eos_check.py reads). Offsets must follow each other without a gap (a gap
+means records were dropped by the cluster's retention before they were
+read; in exactly-once mode the local cluster writes no transaction markers,
+so offsets stay contiguous there too): gaps are counted and reported.
 
 Stops when --stop-file exists (JSON {"topics": {T: {"partitions": {P: [lo,
 hi]}}}}, i.e. `wckafka.py offsets` output) and every partition was read up to
@@ -102,6 +103,12 @@ def main():
             nxt[k] = o + 1
             d = {"topic": k[0], "partition": k[1], "offset": o}
             v = m.value() or b""
+            hd = {}
+            for hk, hv in m.headers() or []:
+                if hk in ("wc.reason", "wc.txn") and hv is not None:
+                    hd[hk] = hv.decode("utf-8", "replace")
+            if hd:
+                d["headers"] = hd
             if k[0].startswith("cases."):
                 ev = json.loads(v)
                 src = ev.get("source") or {}
@@ -114,11 +121,6 @@ def main():
                     d["value"] = v.decode("utf-8")
                 except UnicodeDecodeError:
                     d["value_b64"] = base64.b64encode(v).decode()
-                hd = {}
-                for hk, hv in m.headers() or []:
-                    if hk == "wc.reason" and hv is not None:
-                        hd[hk] = hv.decode("utf-8", "replace")
-                d["headers"] = hd
             lines.append(json.dumps(d, ensure_ascii=False, separators=(",", ":")))
         if lines:
             n += len(lines)

@@ -6,7 +6,8 @@
 #
 #   tests/soak/soak_kill.sh [--mentions N] [--kill-every S] [--rate R]
 #       [--partitions P] [--out-partitions Q] [--min-kills K] [--lag-end L]
-#       [--max-fault-s T] [--no-extra-faults] [--drop-outputs D] [--build-dir DIR]
+#       [--max-fault-s T] [--no-extra-faults] [--drop-outputs D] [--exactly-once]
+#       [--build-dir DIR]
 #
 # Defaults: 1,000,000 mentions (1% malformed, every reason), kill -9 every
 # 10 s, fed at 2,000/s, 128 input partitions, 64 per output topic (the local cluster keeps only ~5 MB per
@@ -45,6 +46,17 @@
 # record is missing, an output gap was seen, or an instance died by itself.
 # --drop-outputs D deletes D case events from the drained output before the
 # check (test of the test: the run must then fail with D lost).
+#
+# --exactly-once: every instance runs with kafka.exactly.once = true (same
+# transactional.id, kafka.transaction.mirror.offsets = true because the
+# local cluster drops transactional offset commits, debug=kafka for the
+# commit journal; docs/EOS.md). The outputs are still read uncommitted (the
+# local cluster does not filter aborted data anyway); besides the raw check
+# above, tests/lib/eos_check.py rebuilds the committed view (outputs whose
+# wc.txn transaction an instance logged as committed; the last transaction
+# of each kill -9'd instance may be in doubt) and counts lost and
+# duplicated case events and DLQ records by mention id in it: the run fails
+# unless both are 0. Figures: eos_* next to the raw ones.
 # Environment: as tests/lib/env.sh (WC_KEEP=1 keeps the work dir).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -59,6 +71,7 @@ MAX_FAULT_S=2400
 FAULTS_CAPPED=0
 EXTRA=1
 DROP=0
+EOS=0
 while (( $# )); do
     case $1 in
     --mentions) N=$2; shift 2 ;;
@@ -70,9 +83,10 @@ while (( $# )); do
     --lag-end) LAG_END=$2; shift 2 ;;
     --max-fault-s) MAX_FAULT_S=$2; shift 2 ;;
     --no-extra-faults) EXTRA=0; shift ;;
+    --exactly-once) EOS=1; shift ;;
     --drop-outputs) DROP=$2; shift 2 ;;
     --build-dir) WC_BUILD_DIR=$(cd "$2" && pwd); export WC_BUILD_DIR; shift 2 ;;
-    -h | --help) sed -n '2,45p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,57p' "$0"; exit 0 ;;
     *) echo "soak_kill.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -108,6 +122,11 @@ wc_proc_start -o "$WC_WORK/drain.json" drain "$WC_PYTHON" "$HERE/drain.py" --boo
 DARGS=(--brokers "$WC_BOOTSTRAP" --redis "$WC_REDIS" --workers 2 -o kafka.group.id=$GROUP
     -o kafka.consumer.session.timeout.ms=6000 -o kafka.consumer.heartbeat.interval.ms=500
     -o stats.interval.s=86400)
+if (( EOS )); then
+    DARGS+=(-o instance.id=soak-kill -o kafka.exactly.once=true -o kafka.transaction.mirror.offsets=true
+        -o log.level=debug -o debug=kafka)
+fi
+KILLED=() # instances stopped by SIGKILL or dead by themselves (their last transaction may be in doubt)
 INST=0
 KILLS=0
 TERMS=0
@@ -127,6 +146,7 @@ stop_instance() {
     if ! wc_daemon_alive "$CUR"; then
         wait "$(wc_proc_pid "$CUR")" 2>/dev/null || rc=$?
         CRASHES=$(( CRASHES + 1 ))
+        KILLED+=("$CUR")
         wc_log "$CUR had exited by itself (status $rc): $(tail -n 3 "$WC_WORK/$CUR.log" | tr '\n' ' ')"
         wc_proc_stop "$CUR" 1 || true
         return 0
@@ -148,6 +168,7 @@ stop_instance() {
             wc_log "SIGTERM $CUR: $(grep -E 'drain timeout|shutdown did not complete' "$WC_WORK/$CUR.log" | cut -c1-200 | tr '\n' ' ')"
         elif (( rc != 0 )); then
             CRASHES=$(( CRASHES + 1 ))
+            KILLED+=("$CUR")
         fi
     else
         local c
@@ -155,6 +176,7 @@ stop_instance() {
         CONSUMED_SUM=$(( CONSUMED_SUM + ${c:-0} ))
         wc_daemon_kill9 "$CUR"
         KILLS=$(( KILLS + 1 ))
+        KILLED+=("$CUR")
     fi
 }
 metric() { wc_metric "$CUR_PORT" "$1"; }
@@ -290,6 +312,21 @@ rc=0
 "$WC_PYTHON" "$WC_LIB_DIR/check_outputs.py" --allow-duplicates --manifest "$WC_WORK/manifest.json" \
     --input "$WC_WORK/in.jsonl" --outputs "$WC_WORK/out.jsonl" --unacked "$WC_WORK/unacked.txt" \
     --lost-out "$WC_WORK/lost.txt" >"$WC_WORK/summary.json" 2>"$WC_WORK/check.err" || rc=1
+echo '{}' >"$WC_WORK/eos.json"
+if (( EOS )); then
+    EARGS=()
+    for (( i = 1; i <= INST; i++ )); do
+        EARGS+=(--log "$WC_WORK/webcared-$i.log")
+    done
+    for k in "${KILLED[@]}"; do # run tag of each killed instance (none if it died before starting)
+        r=$(sed -n 's/.*exactly-once: transactional\.id [^ ]*, run \([0-9a-f]*\),.*/\1/p' "$WC_WORK/$k.log" | head -n 1)
+        [[ -z "$r" ]] || EARGS+=(--killed-run "$r")
+    done
+    "$WC_PYTHON" "$WC_LIB_DIR/eos_check.py" --manifest "$WC_WORK/manifest.json" --input "$WC_WORK/in.jsonl" \
+        --outputs "$WC_WORK/out.jsonl" --unacked "$WC_WORK/unacked.txt" "${EARGS[@]}" \
+        >"$WC_WORK/eos.json" 2>"$WC_WORK/eos.err" || rc=1
+    [[ -s "$WC_WORK/eos.json" ]] || echo '{}' >"$WC_WORK/eos.json"
+fi
 T_END=$(_wc_now_us)
 "$WC_PYTHON" - "$WC_WORK" "$N" "$KILLS" "$TERMS" "${TERM_RC:-}" "${TERM_MS:-}" "$CRASHES" "${#EXTRA_LOG[@]}" \
     $(( (T_END - T_START) / 1000 )) $(( (T_FED - T_START) / 1000 )) "$LOAD_START" "$LOAD_MAX" "$CONSUMED_SUM" \
@@ -315,9 +352,27 @@ fig = {
     "wall_s": round(int(sys.argv[9]) / 1000, 1), "faults_phase_s": round(int(sys.argv[10]) / 1000, 1),
     "load_start": float(sys.argv[11]), "load_max": float(sys.argv[12]),
 }
+e = json.load(open(w + "/eos.json"))
+if e:  # --exactly-once: the committed view (eos_check.py); the figures above are the raw topics
+    cv = e["committed_view"]
+    fig.update({
+        "eos_lost": cv["lost"], "eos_duplicates": cv["duplicates"], "eos_unexpected": cv["unexpected"],
+        "eos_case_events": cv["case_events"], "eos_dlq_records": cv["dlq_records"],
+        "eos_dlq_missing": cv["dlq_missing"], "eos_dlq_extra": cv["dlq_extra"],
+        "eos_transactions_committed": e["transactions_committed"],
+        "eos_transactions_aborted": e["transactions_aborted"],
+        "eos_transactions_seen": e["transactions_seen"],
+        "eos_outputs_of_uncommitted_transactions": e["outputs_of_uncommitted_transactions"],
+        "eos_raw_extras_all_uncommitted": e["raw_extras_all_uncommitted"],
+        "eos_in_doubt": len(e["in_doubt"]),
+        "eos_in_doubt_committed": sum(1 for v in e["in_doubt"].values() if v == "committed"),
+        "eos_in_doubt_inconsistent": e["in_doubt_inconsistent"],
+        "eos_outputs_without_wc_txn": e["outputs_without_wc_txn"],
+    })
 print(json.dumps(fig, sort_keys=True))
 PY
 [[ -s "$WC_WORK/check.err" ]] && head -n 12 "$WC_WORK/check.err" >&2
+[[ -s "$WC_WORK/eos.err" ]] && head -n 12 "$WC_WORK/eos.err" >&2
 if [[ -s "$WC_WORK/lost.txt" ]]; then # where the lost mentions were in the input, what came out around them
     "$WC_PYTHON" - "$WC_WORK" <<'PY' >&2 || true
 import json, sys
@@ -352,6 +407,9 @@ fi
 wc_log "extra faults: ${EXTRA_LOG[*]:-none}"
 (( CRASHES == 0 )) || { wc_log "FAIL: $CRASHES instance(s) died by themselves or a SIGTERM did not exit 0"; rc=1; }
 if (( rc != 0 )); then
-    wc_fail "soak: acknowledged input lost or outputs wrong: $(cat "$WC_WORK/summary.json")"
+    wc_fail "soak: acknowledged input lost or outputs wrong: $(cat "$WC_WORK/summary.json") $(cat "$WC_WORK/eos.json" 2>/dev/null)"
+fi
+if (( EOS )); then
+    wc_log "exactly-once, committed view: $(/usr/bin/python3 -c 'import json,sys; e=json.load(open(sys.argv[1])); v=e["committed_view"]; print("%d lost, %d duplicate case events, %d DLQ records (%d missing, %d extra); %d transactions committed, %d aborted, %d in doubt" % (v["lost"], v["duplicates"], v["dlq_records"], v["dlq_missing"], v["dlq_extra"], e["transactions_committed"], e["transactions_aborted"], len(e["in_doubt"])))' "$WC_WORK/eos.json")"
 fi
 wc_pass "$N mentions, kill -9 every ${KILL_EVERY} s ($KILLS kills, $TERMS SIGTERM, ${#EXTRA_LOG[@]} other faults): 0 lost, $(/usr/bin/python3 -c 'import json,sys; s=json.load(open(sys.argv[1])); print("%d duplicate case events (%d ids), %d DLQ records" % (s["duplicates"], s["dup_ids"], s["dlq_records"]))' "$WC_WORK/summary.json"), $(( (T_END - T_START) / 1000000 )) s"
