@@ -20,27 +20,50 @@
  *   author set        (case, author) pairs for exact distinct-author counts.
  *   About 224 bytes per capacity entry at max_hamming 3 (wc_dedup_memory_bytes).
  *
- *   Index slot (64 bit): ref = record index + 1 (32) | tag (20) | tick (12).
+ *   Index slot (64 bit): ref (32) | tag (20) | tick (12); ref = 1 << 31 |
+ *   the record's allocation sequence number mod 2^31 (the ring cursor value
+ *   it was allocated at; record index = seq & (cap - 1)); 0 = empty.
  *   The slot is a hint: a reader always dereferences the record and checks
  *   its key, generation, status and age, so a stale slot (record recycled,
  *   expired or dead) is harmless and may be overwritten by CAS. tag is 20
  *   key bits (id/text), or for bands 20 SimHash bits next to the band, so
  *   a bucket scan dereferences almost only true candidates. tick is a
  *   coarse clock (window/1024 units) used to pick reclaimable slots
- *   without dereferencing. When a record is recycled its allocator empties
- *   the slots that still refer to it (its id bucket and, unless it lost its
- *   id claim, its near buckets): buckets then hold mostly live entries, a
- *   publish finds an empty slot instead of dereferencing up to 8 records
- *   to find a dead one, and scans skip empty words. A record keeps the
- *   numbers of its buckets (rec.bkt), so the allocator does not recompute
- *   them and a check prefetches the buckets of the record it will recycle
- *   next (those lines are cold: without the prefetch they were the main
- *   cache misses of a first sighting), and where its owner's publishes put
- *   its slots (rec.pos, a hint), so emptying a bucket is one load and one
- *   CAS. A near-copy's owner empties its near slots as soon as the record
- *   is final (DUP): buckets hold originals and in-flight records.
- *   Bucket scans compare the 8 tags of a bucket at once (SSE2, scalar
- *   fallback).
+ *   without dereferencing. A near-copy's owner empties its near slots as
+ *   soon as the record is final (DUP): buckets hold originals, ids and
+ *   in-flight records. Bucket scans compare the 8 tags of a bucket at once
+ *   (SSE2, scalar fallback).
+ *
+ * LAZY EMPTYING (why the allocator does not touch the old record's slots)
+ *   Recycling a record leaves its index slots in place. A publisher reuses
+ *   a slot without dereferencing its record when the slot is lapped: its
+ *   seq is more than lap_age = cap + cap/16 allocations behind the seq of
+ *   the record being published (slot_lapped; mod 2^31, ages >= 2^30 are
+ *   "not lapped", which only sends a slot to the dereferencing full-bucket
+ *   path). Since record index = seq mod cap, seq + cap was handed out for
+ *   the same index before the publisher's seq: normally the record has
+ *   been recycled (the slot refers to nothing) or is about to be (it is the
+ *   oldest: reusing its slot is the eviction the ring makes anyway). Before
+ *   this, the allocator emptied the old record's 5 slots: 5 cold bucket
+ *   lines and 5 CAS per first sighting.
+ *   The inference "lapped => recycled" is not exact: the allocator skips
+ *   a record that is in flight (and a chunk it took more than a lap ago),
+ *   so a record can outlive its seq + cap. A false "lapped" verdict can
+ *   only overwrite a slot, i.e. hide a live record from later lookups, the
+ *   same effect as a full bucket evicting it: a missed duplicate (the
+ *   mention becomes a new case: fail open). It can never merge unrelated
+ *   mentions or touch memory outside the table: every reader still
+ *   dereferences the index part of the ref (masked to the table) under the
+ *   seqlock and compares key, generation, status and age. The only
+ *   invariant it can break is "slots of in-flight records are never
+ *   evicted" (used by exactly-one-NEW below), and only for a record that
+ *   stayed in flight while more than a lap (cap + cap/16 records, 0.5 s at
+ *   1 M first sightings/s with the default 2^19) was allocated after it:
+ *   then two concurrent first sightings of the same id or near key can
+ *   both become NEW (two cases, not a false merge). A helper publishing a
+ *   stalled owner's near keys reads the owner's seq from the record; if
+ *   the record was recycled meanwhile the slot it writes is stale, which
+ *   is harmless as above.
  *
  * NEAR-DUP SEARCH: pigeonhole banding. The 64-bit SimHash is cut into
  *   B = min(k+1, 4) bands (k = max_hamming). Each original is indexed under
@@ -104,8 +127,8 @@
  *   Only near-key slots of published records (NEAR_TENT) are ever resolved
  *   by helpers; an UNPUB record seen by a smaller one is ignored (its owner
  *   will scan after publishing and see us), by a larger one it is killed.
- *   Slots of in-flight records are never evicted, so the publish/scan
- *   argument holds while it matters. In a rare 3-way race a mention killed
+ *   Slots of in-flight records are never evicted (except after a lap, see
+ *   LAZY EMPTYING), so the publish/scan argument holds while it matters. In a rare 3-way race a mention killed
  *   by a record that itself became a duplicate is attached to that
  *   record's original (transitively), never to a dead case.
  *
@@ -138,8 +161,8 @@
  * WHEN FULL (chosen: evict, never refuse): the allocator recycles the next
  *   record of the ring, i.e. roughly the oldest, even if it is younger than
  *   window_ms (counted in stats.evicted_live: the effective window is then
- *   capacity / rate). A full bucket evicts its oldest slot that does not
- *   belong to an in-flight record. So the table never returns WC_ERR_FULL;
+ *   capacity / rate). A full bucket (no empty or lapped slot) evicts its
+ *   oldest slot that does not belong to an in-flight record. So the table never returns WC_ERR_FULL;
  *   overload shortens memory instead of growing it or blocking workers.
  *
  * STATS are approximate (per-thread counters flushed every chunk).
@@ -172,10 +195,16 @@ enum rec_status { S_INIT = 0, S_ID_TENT, S_ID_LOST, S_UNPUB, S_NEAR_TENT, S_DOOM
 #define REF_IDX(r) ((uint32_t)((r) >> 16))
 #define REF_GEN(r) ((uint32_t)((r)&0xffffu))
 
+/* slot ref: REF_VALID | the record's allocation sequence number mod 2^31
+ * (record index = seq & cap_mask; cap <= 2^28, so the index never sees
+ * REF_VALID); never 0, so a slot word is 0 only when empty */
+#define REF_VALID 0x80000000u
+#define SEQ31 0x7fffffffu
 #define SLOT_REF(w) ((uint32_t)((w) >> 32))
 #define SLOT_TAG(w) ((uint32_t)(((w) >> 12) & 0xfffffu))
 #define SLOT_TICK(w) ((uint32_t)((w)&0xfffu))
-#define SLOT_MAKE(idx, tag, tick) (((uint64_t)((idx) + 1) << 32) | ((uint64_t)(tag) << 12) | (tick))
+#define SLOT_MAKE(seq, tag, tick)                                                                  \
+    (((uint64_t)(REF_VALID | ((uint32_t)(seq)&SEQ31)) << 32) | ((uint64_t)(tag) << 12) | (tick))
 #define TICK12 0xfffu
 
 /* author-set word: DEAD flag | tag 38 | touch 1 | tick 24; 0 = empty */
@@ -208,16 +237,9 @@ typedef struct rec {
     _Atomic uint64_t case_id[2];
     _Atomic uint64_t agg0; /* gen 16 | duplicates 24 | authors 24 */
     _Atomic uint64_t agg1; /* gen 16 | reach 48 */
-    /* index buckets this record is published in (bucket numbers: near
-     * bands 0-3, id): read when it is recycled (slots_clear),
-     * and one check ahead of that to prefetch them */
-    _Atomic uint32_t bkt[6]; /* [5] unused */
-    /* where the owner's publishes put its slots, 4 bits per bucket (near
-     * bands 0-3 at bit 4*b, id at bit 16): 0 unknown (scan the bucket),
-     * 1..8 slot + 1, 15 none. A hint, written by the owner after its
-     * publishes; a wrong one costs a bucket scan or leaves a stale slot
-     * (harmless: slots are hints too) */
-    _Atomic uint64_t pos;
+    /* allocation sequence number (slot ref, see SLOT_MAKE): read by a
+     * helper that publishes a stalled owner's near slots */
+    _Atomic uint64_t seq;
 } __attribute__((aligned(128))) rec_t;
 
 _Static_assert(sizeof(rec_t) == 128, "record is two cache lines");
@@ -237,6 +259,7 @@ struct wc_dedup {
     int64_t window_ms;
     int64_t tick_ms;
     uint32_t window_ticks;
+    uint32_t lap_age; /* a slot this many allocations old is lapped (slot_lapped) */
     rec_t *rec;
     _Atomic uint64_t *id_slots;
     _Atomic uint64_t *near_slots;
@@ -414,45 +437,34 @@ typedef struct nkeys nkeys_t;
 static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim, nkeys_t *o);
 
 #define POS_NONE 15u
-#define POS_ID NB_MAX /* rec.bkt[POS_ID], nkeys.bn[POS_ID]: the id bucket */
 static inline unsigned pos_get(uint64_t pos, int i)
 {
     return (unsigned)(pos >> (4 * i)) & 15u;
 }
 
-/* Empty every slot of bucket b that refers to record idx: the one at the
- * owner's position hint, or (no hint, or it does not refer to idx any
- * more) every such slot of the bucket. */
-static void bucket_clear(_Atomic uint64_t *b, uint32_t idx, unsigned hint)
+/* The record that slot word w refers to (the index part of its seq). */
+static inline uint32_t slot_idx(const wc_dedup_t *d, uint64_t w)
 {
-    if (hint == POS_NONE)
-        return;
-    if (hint >= 1 && hint <= BUCKET_SLOTS) {
-        uint64_t w = LD(&b[hint - 1]);
-        if (SLOT_REF(w) == idx + 1) {
-            cas_sc(&b[hint - 1], &w, 0);
-            return;
-        }
-    }
-    uint64_t ws[BUCKET_SLOTS];
-    unsigned m = 0;
-#pragma GCC unroll 8
-    for (int i = 0; i < BUCKET_SLOTS; i++) {
-        ws[i] = LD(&b[i]);
-        m |= (unsigned)(SLOT_REF(ws[i]) == idx + 1) << i;
-    }
-    for (; m; m &= m - 1) {
-        int i = __builtin_ctz(m);
-        cas_sc(&b[i], &ws[i], 0);
-    }
+    return SLOT_REF(w) & d->cap_mask;
 }
 
-static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t meta,
-                        const uint32_t *bkt, uint64_t pos);
+/* Slot w is lapped: its record was allocated more than lap_age (capacity
+ * + 1/16) allocations before seq cur (the record being published), so the
+ * ring has gone round since and its record was recycled (or is about to
+ * be): the slot is stale and may be reused without looking at the record.
+ * Ages of 2^30 and more (mod 2^31) are read as "not lapped" (a slot of a
+ * record allocated after cur, or one so old that the 31-bit age wrapped):
+ * such a slot is left to the dereferencing path of a full bucket. See
+ * "LAZY EMPTYING" in the design comment for the in-flight case. */
+static inline bool slot_lapped(const wc_dedup_t *d, uint32_t cur, uint64_t w)
+{
+    uint32_t age = (cur - SLOT_REF(w)) & SEQ31;
+    return age > d->lap_age && age < (1u << 30);
+}
 
 /* Take the next reusable record of this thread's ring chunk and move it to
  * INIT with a new generation. Skips in-flight records. */
-static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out)
+static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out, uint32_t *seq_out)
 {
     tl_bind(d);
     for (;;) {
@@ -477,33 +489,24 @@ static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out)
         if (!gen)
             gen = 1;
         bool live = st != 0 && (status == S_ORIG || status == S_DUP) && !expired(d, now, LD(&r->t_ms));
-        /* the old keys, to clear its index slots (consistent with st: any
-         * writer of these fields moves state to INIT first, and then the
-         * CAS below fails) */
-        uint64_t ometa = LDA(&r->meta);
-        uint32_t onb[5];
-        for (int i = 0; i < 5; i++)
-            onb[i] = LDA(&r->bkt[i]);
-        uint64_t opos = LDA(&r->pos);
+        /* the old record's index slots are not emptied here: they are
+         * lapped (slot_lapped) and reused by later publishes */
         if (!atomic_compare_exchange_strong_explicit(&r->state, &st, ST_MAKE(gen, S_INIT, 0),
                                                      memory_order_acq_rel, memory_order_relaxed))
             continue;
         if (live)
             tl.evicted_live++;
-        if (st != 0)
-            slots_clear(d, idx, status, ometa, onb, opos);
         *gen_out = gen;
+        *seq_out = (uint32_t)(s & SEQ31);
         return idx;
     }
 }
 
-static void rec_init(wc_dedup_t *d, uint32_t idx, uint32_t gen, const wc_dedup_key_t *k,
-                     int64_t now, uint64_t nk, bool sim, uint64_t role_ref, const uint32_t *bkt)
+static void rec_init(wc_dedup_t *d, uint32_t idx, uint32_t gen, uint32_t seq,
+                     const wc_dedup_key_t *k, int64_t now, uint64_t nk, bool sim, uint64_t role_ref)
 {
     rec_t *r = &d->rec[idx];
-    for (int i = 0; i < 5; i++)
-        STR(&r->bkt[i], bkt[i]);
-    STR(&r->pos, 0);
+    STR(&r->seq, seq);
     STR(&r->id_hash, k->id_hash);
     STR(&r->brand_hash, k->brand_hash);
     STR(&r->near_key, nk);
@@ -541,7 +544,7 @@ struct nkeys {
     bool sim;
     _Atomic uint64_t *b[NB_MAX];
     uint32_t tag[NB_MAX];
-    uint32_t bn[NB_MAX + 1]; /* bucket numbers (rec.bkt): bands, [NB_MAX] the id bucket */
+    uint32_t bn[NB_MAX + 1]; /* bucket numbers: bands, [NB_MAX] the id bucket */
 };
 
 static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim, nkeys_t *o)
@@ -581,38 +584,11 @@ static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim
     }
 }
 
-/* A record being recycled (now INIT, ours): every index slot that still
- * refers to it is stale. Emptying them keeps buckets from filling up with
- * stale slots, so publishing finds an empty slot instead of dereferencing
- * records to find a dead one, and scans skip empty words cheaply. Slots of
- * in-flight records are never touched (a record in flight is never
- * recycled). A lost id claim never published near keys. */
-static void slots_clear(wc_dedup_t *d, uint32_t idx, unsigned status, uint64_t meta,
-                        const uint32_t *bkt, uint64_t pos)
-{
-    bucket_clear(d->id_slots + (bkt[POS_ID] & d->id_bmask) * BUCKET_SLOTS, idx,
-                 pos_get(pos, POS_ID));
-    if (status == S_ID_LOST)
-        return;
-    int n = (meta & FL_SIM) ? d->nbands : 1;
-    for (int b = 0; b < n; b++)
-        bucket_clear(d->near_slots + (bkt[b] & d->near_bmask) * BUCKET_SLOTS, idx,
-                     pos_get(pos, b));
-}
-
-/* Prefetch the index buckets the allocator will empty when it recycles
- * the next record of this thread's chunk (a hint: the record may change
- * meanwhile; bucket numbers are masked, so the address is in the table),
- * and the record after it, whose bucket numbers the next check reads. */
+/* Prefetch the record after the next one of this thread's chunk: the
+ * next check's allocation writes both its lines. (Its old index slots are
+ * not touched: see slot_lapped.) */
 static inline void recycle_prefetch(wc_dedup_t *d)
 {
-    if (tl.next >= tl.end)
-        return;
-    const rec_t *r = &d->rec[tl.next & d->cap_mask];
-    /* a record never used has bucket numbers 0: a harmless prefetch */
-    __builtin_prefetch(d->id_slots + (LD(&r->bkt[POS_ID]) & d->id_bmask) * BUCKET_SLOTS, 1, 3);
-    for (int b = 0; b < d->nbands; b++)
-        __builtin_prefetch(d->near_slots + (LD(&r->bkt[b]) & d->near_bmask) * BUCKET_SLOTS, 1, 3);
     if (tl.next + 1 < tl.end) {
         const rec_t *r2 = &d->rec[(tl.next + 1) & d->cap_mask];
         __builtin_prefetch(r2, 1, 3);
@@ -785,11 +761,12 @@ static int slot_publish_slow(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, 
 static inline int slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint32_t tick,
                                int64_t now, int kind)
 {
-    /* fast path: the first empty slot (buckets are emptied as records are
-     * recycled, so there usually is one within the first few words) */
+    /* fast path: the first empty or lapped slot (a recycled record's slots
+     * are lapped, so there usually is one within the first few words) */
+    const uint32_t cur = SLOT_REF(word);
     for (int i = 0; i < BUCKET_SLOTS; i++) {
         uint64_t w = LDSC(&b[i]);
-        if (!w && cas_sc(&b[i], &w, word))
+        if ((!w || slot_lapped(d, cur, w)) && cas_sc(&b[i], &w, word))
             return i;
     }
     return slot_publish_slow(d, b, word, tick, now, kind);
@@ -799,13 +776,14 @@ __attribute__((noinline)) static int slot_publish_slow(wc_dedup_t *d, _Atomic ui
                                                        uint64_t word, uint32_t tick, int64_t now,
                                                        int kind)
 {
+    const uint32_t cur = SLOT_REF(word);
     for (int attempt = 0; attempt < 64; attempt++) {
         uint64_t w[BUCKET_SLOTS];
         int victim = -1;
         bucket_load(b, w);
         /* the first empty slot, else the first whose tick says it expired */
         for (int i = 0; i < BUCKET_SLOTS; i++) {
-            if (!w[i]) {
+            if (!w[i] || slot_lapped(d, cur, w[i])) {
                 victim = i;
                 break;
             }
@@ -819,7 +797,7 @@ __attribute__((noinline)) static int slot_publish_slow(wc_dedup_t *d, _Atomic ui
             bool dead = false;
             for (int i = 0; i < BUCKET_SLOTS && !dead; i++) {
                 snap_t s;
-                if (!rec_snap(&d->rec[SLOT_REF(w[i]) - 1], &s)) {
+                if (!rec_snap(&d->rec[slot_idx(d, w[i])], &s)) {
                     victim = i; /* being recycled: its slot is stale */
                     dead = true;
                     continue;
@@ -898,9 +876,9 @@ static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now,
         bucket_load(b, ws);
         for (unsigned m = tag_mask(ws, tag); m && !lose; m &= m - 1) {
             uint64_t w = ws[__builtin_ctz(m)];
-            if (!w || SLOT_REF(w) - 1 == xi)
+            if (!w || slot_idx(d, w) == xi)
                 continue;
-            lose = id_conflict(d, xi, xg, id, SLOT_REF(w) - 1, now, depth);
+            lose = id_conflict(d, xi, xg, id, slot_idx(d, w), now, depth);
         }
         uint64_t link = ST_LINK(st);
         uint64_t nst = lose ? ST_MAKE(xg, S_ID_LOST, lose)
@@ -915,29 +893,31 @@ static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now,
 static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth,
                              const nkeys_t *own);
 
-/* Publish X's near slots; returns their position hints (see rec.pos). */
-static uint64_t near_publish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xi, uint32_t tick,
+/* Publish X's near slots (xseq: X's allocation sequence number); returns
+ * where they went, 4 bits per band: slot + 1, or POS_NONE. */
+static uint64_t near_publish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xseq, uint32_t tick,
                              int64_t now)
 {
     uint64_t pos = 0;
     for (int b = 0; b < nk->n; b++) {
-        int p = slot_publish(d, nk->b[b], SLOT_MAKE(xi, nk->tag[b], tick & TICK12), tick, now,
+        int p = slot_publish(d, nk->b[b], SLOT_MAKE(xseq, nk->tag[b], tick & TICK12), tick, now,
                              nk->sim ? b : SK_TEXT);
         pos |= (uint64_t)(p >= 0 ? (unsigned)p + 1 : POS_NONE) << (4 * b);
     }
     return pos;
 }
 
-/* X (final, DUP) empties the near slots it published (position hints). */
-static void near_unpublish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xi, uint64_t npos)
+/* X (final, DUP) empties the near slots it published (positions from
+ * near_publish; a slot that no longer holds X's ref is left alone). */
+static void near_unpublish(const nkeys_t *nk, uint32_t xseq, uint64_t npos)
 {
-    (void)d;
+    const uint32_t ref = REF_VALID | (xseq & SEQ31);
     for (int b = 0; b < nk->n; b++) {
         unsigned p = pos_get(npos, b);
         if (p < 1 || p > BUCKET_SLOTS)
             continue;
         uint64_t w = LD(&nk->b[b][p - 1]);
-        if (SLOT_REF(w) == xi + 1)
+        if (SLOT_REF(w) == ref)
             cas_sc(&nk->b[b][p - 1], &w, 0);
     }
 }
@@ -1026,8 +1006,9 @@ static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t no
         }
         const nkeys_t *const nk = nkp;
         if (s == S_UNPUB) {
-            /* help a stalled owner: publishing twice only duplicates slots */
-            near_publish(d, nk, xi, tick_of(d, now), now);
+            /* help a stalled owner: publishing twice only duplicates slots
+             * (a seq read after recycling gives a stale slot: harmless) */
+            near_publish(d, nk, (uint32_t)LD(&x->seq), tick_of(d, now), now);
             cas_sc(&x->state, &st, ST_MAKE(xg, S_NEAR_TENT, 0));
             continue;
         }
@@ -1047,7 +1028,7 @@ static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t no
             uint64_t ws[BUCKET_SLOTS];
             bucket_load(nk->b[b], ws);
             for (unsigned todo = prefilter_mask(ws, nk->tag[b], kk); todo; todo &= todo - 1) {
-                uint32_t ci = SLOT_REF(ws[__builtin_ctz(todo)]) - 1;
+                uint32_t ci = slot_idx(d, ws[__builtin_ctz(todo)]);
                 snap_t c;
                 int hd = ci == xi ? -1 : near_match(d, &xs, ci, now, &c);
                 if (hd < 0)
@@ -1094,7 +1075,7 @@ static bool id_lookup(wc_dedup_t *d, _Atomic uint64_t *b, uint32_t tag, uint64_t
         if (!w)
             continue;
         snap_t c;
-        uint32_t ci = SLOT_REF(w) - 1;
+        uint32_t ci = slot_idx(d, w);
         if (!rec_snap(&d->rec[ci], &c) || c.id != id || expired(d, now, c.t) ||
             ST_STATUS(c.st) == S_ID_LOST)
             continue;
@@ -1426,6 +1407,7 @@ wc_dedup_t *wc_dedup_create(const wc_dedup_config_t *cfg, char *errstr, size_t e
     d->window_ms = cfg->window_ms;
     d->tick_ms = WC_MAX((cfg->window_ms + 1023) / 1024, 1);
     d->window_ticks = (uint32_t)((cfg->window_ms + d->tick_ms - 1) / d->tick_ms);
+    d->lap_age = d->cap + d->cap / 16;
     d->rec_bytes = l.rec_bytes;
     d->id_bytes = l.id_bytes;
     d->near_bytes = l.near_bytes;
@@ -1567,13 +1549,10 @@ static int check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t 
      *    k (we are a near-copy of it) or in-flight conflicts (see the design
      *    comment). No read-only near lookup before: the post-publish scan is
      *    the lookup. */
-    uint32_t gen, xi = rec_alloc(d, now, &gen);
-    rec_init(d, xi, gen, key, now, nkey, sim, 0, nk->bn);
-    int ip = slot_publish(d, idb, SLOT_MAKE(xi, tag, tick & TICK12), tick, now, SK_ID);
-    uint64_t pos = (uint64_t)(ip >= 0 ? (unsigned)ip + 1 : POS_NONE) << (4 * POS_ID);
+    uint32_t gen, xseq, xi = rec_alloc(d, now, &gen, &xseq);
+    rec_init(d, xi, gen, xseq, key, now, nkey, sim, 0);
+    slot_publish(d, idb, SLOT_MAKE(xseq, tag, tick & TICK12), tick, now, SK_ID);
     uint64_t st = resolve_id(d, xi, gen, now, 0);
-    if (ST_STATUS(st) != S_UNPUB)
-        ST(&d->rec[xi].pos, pos | 0xffffu); /* no near slots */
     if (ST_STATUS(st) == S_ID_LOST) {
         uint32_t hi;
         snap_t h;
@@ -1582,8 +1561,7 @@ static int check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t 
         return 0;
     }
     if (ST_STATUS(st) == S_UNPUB) {
-        uint64_t npos = near_publish(d, nk, xi, tick, now);
-        ST(&d->rec[xi].pos, pos | npos);
+        uint64_t npos = near_publish(d, nk, xseq, tick, now);
         uint64_t exp = st;
         cas_sc(&d->rec[xi].state, &exp, ST_MAKE(gen, S_NEAR_TENT, 0));
         st = resolve_near(d, xi, gen, now, 0, nk);
@@ -1591,8 +1569,7 @@ static int check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t 
             /* a near-copy: its near slots are dead (it is final and not an
              * original), empty them now, or later copies of a campaign
              * would dereference them */
-            near_unpublish(d, nk, xi, npos);
-            ST(&d->rec[xi].pos, pos | 0xffffu);
+            near_unpublish(nk, xseq, npos);
         }
     }
     if (ST_STATUS(st) == S_DUP && result_near(d, key, ST_LINK(st), res))
