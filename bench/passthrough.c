@@ -8,6 +8,7 @@
  * alone achieves on the machine at hand.
  *
  *   wc-passthrough --bootstrap B [--input T] [--output T] [--group G]
+ *                  [--producer-conf K=V]... [--consumer-conf K=V]...
  *
  * Settings mirror the daemon (daemon/app.c): producer idempotent, linger.ms
  * 5, batch.num.messages 10000, queue.buffering.max.messages 1000000,
@@ -17,6 +18,8 @@
  * bench/run.sh gives webcared: the mock cluster holds an empty fetch for the
  * whole fetch.wait.max.ms instead of answering when data arrives), batches
  * of up to 1024 taken without waiting for a full batch (bench/consume.h).
+ * --producer-conf / --consumer-conf override these (bench/run.sh passes the
+ * same overrides to the generator, the collector and webcared).
  * Differences, on purpose in the passthrough's favour (it is a ceiling):
  * offsets are stored automatically at consumption instead of after
  * delivery, and there is one thread.
@@ -56,6 +59,22 @@ static void pt_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         fprintf(stderr, "wc-passthrough: delivery failed: %s\n", rd_kafka_err2str(m->err));
 }
 
+/* Eager assignment as librdkafka's default, plus one line on stderr per
+ * assignment: bench/run.sh waits for "assigned" before it starts the
+ * generator, so a fixed-rate phase does not begin with a backlog the size of
+ * the group join (which at high rates can exceed the mock's retention). */
+static void pt_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                            rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    (void)opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        rd_kafka_assign(rk, parts);
+        fprintf(stderr, "wc-passthrough: assigned %d partitions\n", parts->cnt);
+    } else {
+        rd_kafka_assign(rk, NULL);
+    }
+}
+
 static int pt_set(rd_kafka_conf_t *c, const char *k, const char *v)
 {
     char e[256];
@@ -71,6 +90,8 @@ int main(int argc, char **argv)
     static const struct option lo[] = {
         {"bootstrap", required_argument, NULL, 'b'}, {"input", required_argument, NULL, 'i'},
         {"output", required_argument, NULL, 'o'},    {"group", required_argument, NULL, 'g'},
+        {"producer-conf", required_argument, NULL, 'P'},
+        {"consumer-conf", required_argument, NULL, 'C'},
         {"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
     };
     const char *bootstrap = NULL, *input = "bench.pt.in", *output = "bench.pt.out",
@@ -80,6 +101,7 @@ int main(int argc, char **argv)
     rd_kafka_topic_t *rkt = NULL;
     rd_kafka_queue_t *q = NULL;
     rd_kafka_message_t *batch[1024];
+    wcb_conf_list_t prod_conf = {0}, cons_conf = {0};
     long long n = 0;
     int opt, rc = 1;
 
@@ -89,8 +111,17 @@ int main(int argc, char **argv)
         case 'i': input = optarg; break;
         case 'o': output = optarg; break;
         case 'g': group = optarg; break;
+        case 'P':
+            if (wcb_conf_add(&prod_conf, optarg, "wc-passthrough"))
+                return 2;
+            break;
+        case 'C':
+            if (wcb_conf_add(&cons_conf, optarg, "wc-passthrough"))
+                return 2;
+            break;
         case 'h':
-            puts("usage: wc-passthrough --bootstrap B [--input T] [--output T] [--group G]");
+            puts("usage: wc-passthrough --bootstrap B [--input T] [--output T] [--group G]\n"
+                 "                      [--producer-conf K=V]... [--consumer-conf K=V]...");
             return 0;
         default: return 2;
         }
@@ -107,7 +138,8 @@ int main(int argc, char **argv)
         pt_set(c, "enable.idempotence", "true") || pt_set(c, "linger.ms", "5") ||
         pt_set(c, "batch.num.messages", "10000") ||
         pt_set(c, "queue.buffering.max.messages", "1000000") ||
-        pt_set(c, "queue.buffering.max.kbytes", "262144")) {
+        pt_set(c, "queue.buffering.max.kbytes", "262144") ||
+        wcb_conf_apply(c, &prod_conf, "wc-passthrough")) {
         rd_kafka_conf_destroy(c);
         return 1;
     }
@@ -123,10 +155,12 @@ int main(int argc, char **argv)
     if (pt_set(c, "bootstrap.servers", bootstrap) || pt_set(c, "client.id", "wc-passthrough") ||
         pt_set(c, "group.id", group) || pt_set(c, "auto.offset.reset", "earliest") ||
         pt_set(c, "enable.auto.commit", "true") ||
-        pt_set(c, "queued.max.messages.kbytes", "32768") || pt_set(c, "fetch.wait.max.ms", "10")) {
+        pt_set(c, "queued.max.messages.kbytes", "32768") || pt_set(c, "fetch.wait.max.ms", "10") ||
+        wcb_conf_apply(c, &cons_conf, "wc-passthrough")) {
         rd_kafka_conf_destroy(c);
         goto out;
     }
+    rd_kafka_conf_set_rebalance_cb(c, pt_rebalance_cb);
     if (!(cons = rd_kafka_new(RD_KAFKA_CONSUMER, c, e, sizeof(e)))) {
         fprintf(stderr, "wc-passthrough: consumer: %s\n", e);
         rd_kafka_conf_destroy(c);

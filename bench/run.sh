@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # bench/run.sh - the end-to-end benchmark in one command. Builds what it
-# needs, starts the local Kafka-protocol cluster (wc-localkafka, many
-# partitions) and a redis-server on free ports, then in ONE session:
+# needs, starts the local Kafka-protocol cluster (wc-localkafka, few
+# partitions: see below) and a redis-server on free ports, then in ONE session:
 #
 #   pt      ceiling: webcared-bench --flat through wc-passthrough
 #           (bench.pt.in -> bench.pt.out, consume->produce, no processing)
@@ -10,22 +10,35 @@
 #   pthalf  the passthrough at the same rate: the latency floor of the
 #           cluster on this machine, to read the "half" latency against
 #
-# Same generator, same partition counts, same librdkafka producer settings in
-# all three, each phase on a fresh cluster, redis-server and daemon. Writes bench/results/<timestamp>/{result.json,plot.svg,*.json,
-# *.log} and prints a summary table with the ratio to the ceiling and the
-# acceptance checks of issue 6.
+# Same generator, same partition counts, same librdkafka producer and
+# consumer settings in all phases (generator, collector, wc-passthrough and
+# webcared), each phase on a fresh cluster, redis-server and daemon. Writes
+# bench/results/<timestamp>/{result.json,plot.svg,*.json,*.log} and prints a
+# summary table with the ratio to the ceiling and the acceptance checks of
+# issue 6.
 #
 #   bench/run.sh [--short | --long] [--duration S] [--warmup S] [--partitions N]
 #                [--workers N] [--max-lag N] [--build-dir DIR] [--no-build]
-#                [--phases pt,max,half,pthalf] [--out DIR]
+#                [--phases pt,max,half,pthalf] [--rate R] [--out DIR]
+#                [--linger-ms MS] [--fetch-wait-ms MS]
+#                [--producer-conf K=V]... [--consumer-conf K=V]...
 #
 #   --short       30 s measurement windows (default)
 #   --long        300 s windows (the 5-minute run at full rate of the issue)
-#   --partitions  partitions of the input/output topics (default 32)
+#   --partitions  partitions of every topic (default 4; see docs/PERFORMANCE.md:
+#                 the mock's Fetch walks a partition's message sets linearly,
+#                 so its cost grows with partitions^2 at a fixed rate; 4 keeps
+#                 the floor low and feeds 2 workers evenly)
 #   --workers     webcared worker threads (default 0 = one per core)
 #   --phases      which phases to run, in this order (default all four;
-#                 "half" needs "max" first; e.g. --long --phases max for the
-#                 5-minute RSS run alone)
+#                 "half"/"pthalf" need "max" first or --rate; e.g. --long
+#                 --phases max for the 5-minute RSS run alone)
+#   --rate R      rate of the half/pthalf phases instead of 50 % of max
+#   --linger-ms   linger.ms of every producer (default 5, the daemon's)
+#   --fetch-wait-ms  fetch.wait.max.ms of every consumer (default 10; the
+#                 mock holds an empty fetch for all of it)
+#   --producer-conf K=V / --consumer-conf K=V  any other librdkafka property
+#                 for every producer / consumer of every phase (repeatable)
 #
 # Environment: BENCH_BUILD_DIR (default <source>/build-bench), WC_KEEP=1 keeps
 # the work dir with the cluster/daemon logs. Everything started here is
@@ -33,7 +46,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SRC=$PWD
-DURATION=30 WARMUP=8 PARTS=32 WORKERS=0 MAX_LAG=50000 BUILD=1 OUT="" PHASES=pt,max,half,pthalf
+DURATION=30 WARMUP=8 PARTS=4 WORKERS=0 MAX_LAG=50000 BUILD=1 OUT="" PHASES=pt,max,half,pthalf
+RATE=0 LINGER=5 FETCH_WAIT=10
+PCONF=() CCONF=()
 BUILD_DIR=${BENCH_BUILD_DIR:-$SRC/build-bench}
 MODE=short
 while (($#)); do
@@ -48,8 +63,13 @@ while (($#)); do
     --build-dir) BUILD_DIR=$2; shift 2 ;;
     --no-build) BUILD=0; shift ;;
     --phases) PHASES=$2; shift 2 ;;
+    --rate) RATE=$2; shift 2 ;;
+    --linger-ms) LINGER=$2; shift 2 ;;
+    --fetch-wait-ms) FETCH_WAIT=$2; shift 2 ;;
+    --producer-conf) PCONF+=("$2"); shift 2 ;;
+    --consumer-conf) CCONF+=("$2"); shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,47p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -84,7 +104,9 @@ OUT_TOPICS=cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.
     echo "  \"redis\": \"$(redis-server --version | sed -n 's/.*v=\([0-9.]*\).*/\1/p')\","
     echo "  \"git\": \"$(git -C "$SRC" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$SRC" diff --quiet 2>/dev/null || echo '+dirty')\","
     echo "  \"loadavg_before\": \"$(cat /proc/loadavg)\","
-    echo "  \"mode\": \"$MODE\", \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"partitions\": $PARTS, \"workers\": $WORKERS, \"max_lag\": $MAX_LAG"
+    echo "  \"mode\": \"$MODE\", \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"partitions\": $PARTS, \"workers\": $WORKERS, \"max_lag\": $MAX_LAG,"
+    echo "  \"linger_ms\": $LINGER, \"fetch_wait_max_ms\": $FETCH_WAIT,"
+    echo "  \"producer_conf\": \"${PCONF[*]+${PCONF[*]}}\", \"consumer_conf\": \"${CCONF[*]+${CCONF[*]}}\""
     echo "}"
 } >"$RES/machine.json"
 
@@ -92,6 +114,13 @@ OUT_TOPICS=cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.
 # Every phase gets a fresh cluster and a fresh redis-server: the mock
 # cluster's logs grow with every message (up to ~5 MB per partition) and
 # its fetch path gets slower with them, which would favour the first phase.
+# Few partitions (default 4), because the mock finds a fetch offset by
+# walking the partition's message sets from the oldest, for every partition
+# in every Fetch: at a fixed rate the work grows with partitions^2 (more
+# partitions = more and smaller message sets each) and at 32 partitions it
+# was the latency floor (docs/PERFORMANCE.md). The cost: the mock keeps only
+# ~5 MB per partition, so a topic holds PARTS x 5 MB; a consumer further
+# behind than that loses data (reported as missing outputs).
 fresh_env() {
     wc_proc_stop kafka || true
     wc_proc_stop redis || true
@@ -108,12 +137,29 @@ GEN=(--dup-pct 2 --retweet-pct 5 --malformed-pct 1 --boomerang-pct 0.3
      --burst-period 30 --burst-len 5 --burst-share 0.3)
 DRAIN=$((DURATION > 60 ? 30 : 15))
 
+# the flat-out phases keep up to MAX_LAG inputs in flight, all of which can sit
+# in the input topic: it must fit the mock's ~5 MB per partition (~330 bytes
+# of payload, ~360 in the log), or the oldest are dropped before consumption
+if ((MAX_LAG * 360 > PARTS * 5 * 1024 * 1024 * 9 / 10)); then
+    wc_log "WARNING: --max-lag $MAX_LAG x ~360 bytes may exceed the mock's retention of $PARTS partitions x 5 MB; expect missing outputs (raise --partitions or lower --max-lag)"
+fi
+
+# the same librdkafka settings for every producer (generator, passthrough,
+# webcared) and every consumer (collector, passthrough, webcared); --linger-ms
+# and --fetch-wait-ms unless --producer-conf / --consumer-conf set the key
+[[ " ${PCONF[*]+${PCONF[*]}}" == *" linger.ms="* ]] || PCONF=("linger.ms=$LINGER" ${PCONF[@]+"${PCONF[@]}"})
+[[ " ${CCONF[*]+${CCONF[*]}}" == *" fetch.wait.max.ms="* ]] ||
+    CCONF=("fetch.wait.max.ms=$FETCH_WAIT" ${CCONF[@]+"${CCONF[@]}"})
+KCONF=()
+for kv in ${PCONF[@]+"${PCONF[@]}"}; do KCONF+=(--producer-conf "$kv"); done
+for kv in ${CCONF[@]+"${CCONF[@]}"}; do KCONF+=(--consumer-conf "$kv"); done
+
 run_bench() { # label, extra args...
     local label=$1
     shift
     "$BENCH" --bootstrap "$WC_BOOTSTRAP" --warmup "$WARMUP" --duration "$DURATION" \
         --drain "$DRAIN" "${GEN[@]}" --watch "kafka:$KAFKA_PID" --watch "redis:$REDIS_PID" \
-        --redis "$WC_REDIS" --label "$label" --json "$RES/$label.json" "$@" \
+        --redis "$WC_REDIS" --label "$label" --json "$RES/$label.json" ${KCONF[@]+"${KCONF[@]}"} "$@" \
         2> >(tee "$RES/$label.log" >&2) || wc_fail "phase $label failed"
 }
 
@@ -125,7 +171,9 @@ run_passthrough() { # label, bench args...
     shift
     fresh_env
     wc_proc_start passthrough "$PASSTHROUGH" --bootstrap "$WC_BOOTSTRAP" \
-        --input bench.pt.in --output bench.pt.out
+        --input bench.pt.in --output bench.pt.out ${KCONF[@]+"${KCONF[@]}"}
+    # start producing only once it consumes (see pt_rebalance_cb)
+    wc_wait_until "wc-passthrough assignment" 60 grep -q assigned "$WC_WORK/passthrough.log"
     run_bench "$label" --input bench.pt.in --outputs bench.pt.out --match same-offset \
         --expect-all --watch "processor:$(wc_proc_pid passthrough)" "$@"
     wc_proc_stop passthrough || wc_fail "wc-passthrough did not exit cleanly"
@@ -145,11 +193,14 @@ workers = $WORKERS
 http.bind = 127.0.0.1
 kafka.group.id = webcared-bench
 topic.input = mentions
-# the mock cluster holds an empty fetch for the whole fetch.wait.max.ms (a
+# below, the librdkafka settings every client of the benchmark gets
+# (bench/run.sh --linger-ms, --fetch-wait-ms, --producer-conf, --consumer-conf).
+# fetch.wait.max.ms: the mock cluster holds an empty fetch for all of it (a
 # real broker answers as soon as data arrives): librdkafka's 500 ms default
-# would be measured as latency. wc-passthrough uses the same 10 ms.
-kafka.consumer.fetch.wait.max.ms = 10
+# would be measured as latency.
 EOF
+for kv in ${PCONF[@]+"${PCONF[@]}"}; do echo "kafka.producer.${kv%%=*} = ${kv#*=}"; done >>"$WC_WORK/webcared.conf"
+for kv in ${CCONF[@]+"${CCONF[@]}"}; do echo "kafka.consumer.${kv%%=*} = ${kv#*=}"; done >>"$WC_WORK/webcared.conf"
 cp "$WC_WORK/webcared.conf" "$RES/webcared.conf"
 
 DAEMON_RC=0
@@ -177,10 +228,14 @@ if has_phase max; then
     stop_webcared webcared-max
 fi
 
-if has_phase half || has_phase pthalf; then
-    [[ -s "$RES/webcared-max.json" ]] || wc_fail "phases half/pthalf need phase max first"
+if (( RATE > 0 )); then
+    HALF=$RATE
+elif has_phase half || has_phase pthalf; then
+    [[ -s "$RES/webcared-max.json" ]] || wc_fail "phases half/pthalf need phase max first (or --rate R)"
     MAX=$("$WC_PYTHON" -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["throughput_out_per_s"]))' "$RES/webcared-max.json")
     HALF=$((MAX / 2))
+fi
+if has_phase half || has_phase pthalf; then
     ((HALF >= 100)) || wc_fail "webcared max rate $MAX/s is too low to run the 50 % phases"
 fi
 if has_phase half; then

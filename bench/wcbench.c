@@ -77,6 +77,7 @@ typedef struct opts {
     long max_lag;
     bool expect_all; /* every input yields an output (passthrough) */
     bool quiet;
+    wcb_conf_list_t prod_conf, cons_conf; /* --producer-conf / --consumer-conf */
     wcb_gen_opts_t gen;
     int nwatch;
     char *watch_name[WCB_MAX_WATCH];
@@ -674,7 +675,8 @@ static int setup_producer(bench_t *b)
         conf_set(c, "batch.num.messages", "10000") ||
         conf_set(c, "queue.buffering.max.messages", "1000000") ||
         conf_set(c, "queue.buffering.max.kbytes", "262144") ||
-        conf_set(c, "client.id", "webcared-bench")) {
+        conf_set(c, "client.id", "webcared-bench") ||
+        wcb_conf_apply(c, &b->o.prod_conf, "webcared-bench")) {
         rd_kafka_conf_destroy(c);
         return -1;
     }
@@ -715,7 +717,8 @@ static int setup_consumer(bench_t *b)
     snprintf(group, sizeof(group), "webcared-bench-%d-%lld", (int)getpid(), (long long)wall_ms());
     if (conf_set(c, "bootstrap.servers", b->o.bootstrap) || conf_set(c, "group.id", group) ||
         conf_set(c, "enable.auto.commit", "false") || conf_set(c, "fetch.wait.max.ms", "10") ||
-        conf_set(c, "client.id", "webcared-bench-collector")) {
+        conf_set(c, "client.id", "webcared-bench-collector") ||
+        wcb_conf_apply(c, &b->o.cons_conf, "webcared-bench")) {
         rd_kafka_conf_destroy(c);
         return -1;
     }
@@ -948,6 +951,9 @@ static void usage(FILE *f)
           "  --label NAME --json FILE result label and JSON result file (default stdout)\n"
           "  --seed N --dup-pct P --retweet-pct P --malformed-pct P --boomerang-pct P\n"
           "  --burst-period S --burst-len S --burst-share F --response-pct P\n"
+          "  --producer-conf K=V      librdkafka property for the generator's producer\n"
+          "                           (repeatable; overrides linger.ms 5 etc.)\n"
+          "  --consumer-conf K=V      the same for the collector (e.g. fetch.wait.max.ms)\n"
           "  --quiet                  no progress lines\n"
           "  --dump N                 print N generated messages (kind, key, value; TAB\n"
           "                           separated, one per line; at 1000 msg/s of fake time)\n",
@@ -959,7 +965,8 @@ int main(int argc, char **argv)
     enum {
         O_INPUT = 256, O_OUTPUTS, O_MATCH, O_EXPECT_ALL, O_RATE, O_FLAT, O_MAXLAG, O_WARMUP,
         O_DURATION, O_DRAIN, O_WATCH, O_REDIS, O_RESP, O_LABEL, O_JSON, O_SEED, O_DUP, O_RT,
-        O_BAD, O_BOOM, O_BPERIOD, O_BLEN, O_BSHARE, O_RESPPCT, O_QUIET, O_BOOT, O_HELP, O_DUMP
+        O_BAD, O_BOOM, O_BPERIOD, O_BLEN, O_BSHARE, O_RESPPCT, O_QUIET, O_BOOT, O_HELP, O_DUMP,
+        O_PCONF, O_CCONF
     };
     static const struct option lo[] = {
         {"bootstrap", required_argument, NULL, O_BOOT}, {"input", required_argument, NULL, O_INPUT},
@@ -981,6 +988,8 @@ int main(int argc, char **argv)
         {"burst-share", required_argument, NULL, O_BSHARE},
         {"response-pct", required_argument, NULL, O_RESPPCT},
         {"quiet", no_argument, NULL, O_QUIET}, {"dump", required_argument, NULL, O_DUMP}, {"help", no_argument, NULL, O_HELP},
+        {"producer-conf", required_argument, NULL, O_PCONF},
+        {"consumer-conf", required_argument, NULL, O_CCONF},
         {NULL, 0, NULL, 0},
     };
     static bench_t bench; /* large; zero-initialised */
@@ -1039,6 +1048,14 @@ int main(int argc, char **argv)
         case O_BSHARE: o->gen.burst_share = strtod(optarg, NULL); break;
         case O_RESPPCT: o->gen.response_pct = strtod(optarg, NULL); break;
         case O_QUIET: o->quiet = true; break;
+        case O_PCONF:
+            if (wcb_conf_add(&o->prod_conf, optarg, "webcared-bench"))
+                return 2;
+            break;
+        case O_CCONF:
+            if (wcb_conf_add(&o->cons_conf, optarg, "webcared-bench"))
+                return 2;
+            break;
         case O_DUMP: dump = strtol(optarg, NULL, 10); break;
         case O_HELP: usage(stdout); return 0;
         default: usage(stderr); return 2;
