@@ -23,12 +23,21 @@
  * directly when that input is replayed. Alerts produced into the
  * transaction are acknowledged to the windows outbox only after the commit
  * and re-produced after an abort.
+ *
+ * Warnings about failed deliveries are rate-limited (warn_*): an outage
+ * fails every message in flight (up to kafka.max.inflight per
+ * message.timeout.ms), and one line each would flood the log. Per (topic,
+ * error, kind) the first failure is logged; the same ones are then counted
+ * for WC_OUTPUT_WARN_INTERVAL_MS and the count is logged in one line when
+ * the interval is over (on the next tick or the next such failure). The
+ * metrics count every failure.
  */
 #include "daemon/output.h"
 #include "daemon/windows.h"
 #include "pipeline/log.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +53,115 @@ typedef struct wc_retry {
     int64_t not_before_ms;
     char payload[];
 } wc_retry_t;
+
+/* ------------------------------------------------------------------ */
+/* rate-limited delivery warnings (main thread: delivery reports, tick)  */
+
+#define WC_OUTPUT_WARN_INTERVAL_MS 10000
+#define WARN_SLOTS 16
+
+typedef enum {
+    WARN_FAILED,      /* failed delivery, produced again */
+    WARN_NO_OFFSET,   /* "delivered" without an offset, produced again */
+    WARN_PERMANENT,   /* permanent error, re-routed to the DLQ */
+    WARN_PERMANENT_TXN /* permanent error in a transaction, DLQ after the abort */
+} warn_kind_t;
+
+typedef struct warn_slot {
+    char topic[128];
+    warn_kind_t kind;
+    rd_kafka_resp_err_t err;
+    int64_t since_ms;    /* when the last line for this slot was logged */
+    uint64_t suppressed; /* failures since then not logged */
+} warn_slot_t;
+
+static struct {
+    warn_slot_t slot[WARN_SLOTS];
+    int n;
+    int64_t flush_at_ms; /* earliest since_ms + interval of a slot with suppressed > 0 */
+} warn = {.flush_at_ms = INT64_MAX};
+
+static const char *warn_what(warn_kind_t kind)
+{
+    switch (kind) {
+    case WARN_FAILED:
+        return "producing it again";
+    case WARN_NO_OFFSET:
+        return "reported without an offset; producing it again";
+    case WARN_PERMANENT:
+        return "failed permanently; sent to the DLQ";
+    default:
+        return "failed permanently; to the DLQ after the abort";
+    }
+}
+
+static void warn_summary(const warn_slot_t *w, int64_t now)
+{
+    wc_warn("kafka", "delivery to %s: %llu more of the same (%s; %s) in the last %lld ms, not "
+                     "logged one by one",
+            w->topic, (unsigned long long)w->suppressed, rd_kafka_err2str(w->err),
+            warn_what(w->kind), (long long)(now - w->since_ms));
+}
+
+/* Log the counts of the slots whose interval is over. */
+static void warn_flush(int64_t now)
+{
+    if (now < warn.flush_at_ms)
+        return;
+    warn.flush_at_ms = INT64_MAX;
+    for (int i = 0; i < warn.n; i++) {
+        warn_slot_t *w = &warn.slot[i];
+        if (!w->suppressed)
+            continue;
+        if (now - w->since_ms >= WC_OUTPUT_WARN_INTERVAL_MS) {
+            warn_summary(w, now);
+            w->suppressed = 0;
+            w->since_ms = now;
+        } else if (w->since_ms + WC_OUTPUT_WARN_INTERVAL_MS < warn.flush_at_ms) {
+            warn.flush_at_ms = w->since_ms + WC_OUTPUT_WARN_INTERVAL_MS;
+        }
+    }
+}
+
+/* True if a failure of this kind is to be logged now (the caller logs the
+ * line); false if it was counted for the next summary. */
+static bool warn_take(const char *topic, warn_kind_t kind, rd_kafka_resp_err_t err)
+{
+    int64_t now = wc_now_ms();
+    warn_slot_t *w = NULL, *oldest = NULL;
+    for (int i = 0; i < warn.n; i++) {
+        warn_slot_t *c = &warn.slot[i];
+        if (c->kind == kind && c->err == err && !strncmp(c->topic, topic, sizeof(c->topic) - 1)) {
+            w = c;
+            break;
+        }
+        if (!oldest || c->since_ms < oldest->since_ms)
+            oldest = c;
+    }
+    if (w && now - w->since_ms < WC_OUTPUT_WARN_INTERVAL_MS) {
+        if (!w->suppressed++ && w->since_ms + WC_OUTPUT_WARN_INTERVAL_MS < warn.flush_at_ms)
+            warn.flush_at_ms = w->since_ms + WC_OUTPUT_WARN_INTERVAL_MS;
+        return false;
+    }
+    if (w) { /* interval over: its count first, then this line */
+        if (w->suppressed)
+            warn_summary(w, now);
+    } else {
+        if (warn.n < WARN_SLOTS) {
+            w = &warn.slot[warn.n++];
+        } else { /* table full: the least recently logged slot goes */
+            w = oldest;
+            if (w->suppressed)
+                warn_summary(w, now);
+        }
+        snprintf(w->topic, sizeof(w->topic), "%s", topic);
+        w->kind = kind;
+        w->err = err;
+    }
+    w->since_ms = now;
+    w->suppressed = 0;
+    return true;
+}
 
 /* ------------------------------------------------------------------ */
 /* exactly-once state (one application per process)                     */
@@ -428,6 +546,7 @@ static void retry_enqueue(wc_app_t *app, const rd_kafka_message_t *m, rd_kafka_t
 void wc_output_retry_pending(wc_app_t *app)
 {
     int64_t now = wc_now_ms();
+    warn_flush(now);
     while (app->retry_head) {
         wc_retry_t *r = app->retry_head;
         if (r->not_before_ms > now)
@@ -508,10 +627,11 @@ void wc_output_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
             wc_output_eos_doom(why);
             if (te->topic != WC_TRACK_TOPIC_ALERT && err_is_permanent(derr) &&
                 strcmp(rd_kafka_topic_name(m->rkt), app->cfg->topic_dlq)) {
-                wc_warn("kafka", "output to %s (partition %d offset %lld) failed permanently: %s; "
-                                 "after the abort it goes to %s",
-                        rd_kafka_topic_name(m->rkt), te->partition, (long long)te->offset,
-                        rd_kafka_err2str(derr), app->cfg->topic_dlq);
+                if (warn_take(rd_kafka_topic_name(m->rkt), WARN_PERMANENT_TXN, derr))
+                    wc_warn("kafka", "output to %s (partition %d offset %lld) failed permanently: "
+                                     "%s; after the abort it goes to %s",
+                            rd_kafka_topic_name(m->rkt), te->partition, (long long)te->offset,
+                            rd_kafka_err2str(derr), app->cfg->topic_dlq);
                 eos_poison_add(te, derr, rd_kafka_topic_name(m->rkt));
             }
         }
@@ -530,10 +650,11 @@ void wc_output_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     int64_t delay = 0;
 
     if (err_is_permanent(derr) && !is_dlq) {
-        wc_warn("kafka", "output to %s (partition %d offset %lld) failed permanently: %s; "
-                         "sending it to %s",
-                rd_kafka_topic_name(m->rkt), te->partition, (long long)te->offset,
-                rd_kafka_err2str(derr), app->cfg->topic_dlq);
+        if (warn_take(rd_kafka_topic_name(m->rkt), WARN_PERMANENT, derr))
+            wc_warn("kafka", "output to %s (partition %d offset %lld) failed permanently: %s; "
+                             "sending it to %s",
+                    rd_kafka_topic_name(m->rkt), te->partition, (long long)te->offset,
+                    rd_kafka_err2str(derr), app->cfg->topic_dlq);
         if (!hdrs)
             hdrs = rd_kafka_headers_new(4);
         rd_kafka_header_add(hdrs, "wc.reason", -1, "produce_failed", -1);
@@ -542,12 +663,18 @@ void wc_output_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
         rd_kafka_topic_destroy(rkt);
         rkt = rd_kafka_topic_new(app->producer, app->cfg->topic_dlq, NULL);
     } else {
-        if (m->err)
-            wc_warn("kafka", "delivery to %s failed: %s; producing it again",
-                    rd_kafka_topic_name(m->rkt), rd_kafka_err2str(derr));
-        else
-            wc_warn("kafka", "delivery to %s [%d] reported without an offset; producing it again",
-                    rd_kafka_topic_name(m->rkt), (int)m->partition);
+        if (m->err) {
+            if (warn_take(rd_kafka_topic_name(m->rkt), WARN_FAILED, derr))
+                wc_warn("kafka", "delivery to %s failed: %s; producing it again (the same failures "
+                                 "are counted for %d s, then logged as one line)",
+                        rd_kafka_topic_name(m->rkt), rd_kafka_err2str(derr),
+                        WC_OUTPUT_WARN_INTERVAL_MS / 1000);
+        } else if (warn_take(rd_kafka_topic_name(m->rkt), WARN_NO_OFFSET, derr)) {
+            wc_warn("kafka", "delivery to %s [%d] reported without an offset; producing it again "
+                             "(the same reports are counted for %d s, then logged as one line)",
+                    rd_kafka_topic_name(m->rkt), (int)m->partition,
+                    WC_OUTPUT_WARN_INTERVAL_MS / 1000);
+        }
         delay = err_is_permanent(derr) ? 5000 : 100;
     }
     retry_enqueue(app, m, rkt, hdrs, delay);
