@@ -69,7 +69,7 @@ while (($#)); do
     --producer-conf) PCONF+=("$2"); shift 2 ;;
     --consumer-conf) CCONF+=("$2"); shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,47p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,45p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
