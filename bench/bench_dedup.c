@@ -5,7 +5,7 @@
  * sightings (unrelated texts), 20% exact redeliveries of a recent mention
  * and 10% near-copies (1-2 SimHash bits away) of a recent original; keys
  * are pre-built so the table is all that is timed. The table has the
- * daemon's default size (2^20 entries, 24 h window) and is warmed up with
+ * daemon's default size (2^19 entries, 24 h window) and is warmed up with
  * --warm mentions first, so the measured runs see a full table that
  * recycles records (steady state), not an empty one.
  *

@@ -20,7 +20,7 @@
  *
  * Without valgrind it prints the results per kind and lookups/s (one
  * thread; use bench_dedup for throughput figures). Defaults: capacity
- * 2^16 (the per-entry layout and bucket load are those of the 2^20 default,
+ * 2^16 (the per-entry layout and bucket load are those of the 2^19 default,
  * the run stays short under callgrind), --laps 6, --n 50000.
  *
  *   bench_dedup_insn [--mode mixed|new|exact|all] [--api batch|check] [--capacity C]
