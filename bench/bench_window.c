@@ -29,8 +29,8 @@ int main(int argc, char **argv)
     static const char *topics[] = {"outage", "billing", "delivery", "customer_service", "app_website"};
     wc_wbuf_t b;
     wc_wbuf_init(&b);
-    wc_jsonw_t w;
-    wc_jsonw_init(&w, 1 << 20);
+    wc_wargs_t w;
+    wc_wargs_init(&w);
     wc_wref_t *refs = calloc(n, sizeof(*refs));
     uint32_t *brand_of = calloc(n, sizeof(*brand_of));
     if (!refs || !brand_of)
@@ -86,7 +86,7 @@ int main(int argc, char **argv)
            t_add / per * 1e9, t_enc / per * 1e9, (double)bytes / per);
     free(refs);
     free(brand_of);
-    wc_jsonw_deinit(&w);
+    wc_wargs_deinit(&w);
     wc_wbuf_free(&b);
     return 0;
 }

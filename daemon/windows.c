@@ -5,7 +5,8 @@
  *   worker  --(per-worker sink, one lock per batch)-->  wc_wbuf_t events
  *   flush timer (main): swap every sink's buffer, group events by brand,
  *     encode one payload per brand (pipeline/window.c) and send
- *     FCALL wc_apply 1 wc:{brand} wall cfg payload brand (daemon/lua/).
+ *     FCALL wc_apply 1 wc:{brand} wall cfg w2 brand <payload arguments>
+ *     (daemon/lua/).
  *   reply "ok": produce the returned alerts, release the events' tracking
  *     references (so their input offsets may be committed), done.
  *   reply "split": Redis already applied part of a chunk (replay after a
@@ -41,6 +42,7 @@
 #include "pipeline/log.h"
 #include "pipeline/window.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -100,7 +102,9 @@ struct wc_windows {
     int lib_state;        /* 0 not loaded, 1 loading, 2 loaded */
     bool up;
     char *cfg_json;
-    wc_jsonw_t jw;
+    wc_wargs_t wa;        /* payload of the flush being sent */
+    const char **argv;    /* FCALL arguments: fixed part + wa */
+    size_t *argvlen, capargv;
     known_t *known[KNOWN_BUCKETS];
     int64_t last_stats_ms;
     rd_kafka_topic_t *rkt_clusters, *rkt_escalations, *rkt_sla, *rkt_stats;
@@ -643,16 +647,40 @@ static void apply_cb(wc_redis_t *r, redisReply *reply, void *priv)
 static void flush_send(wc_windows_t *win, brand_t *b)
 {
     char key[300], wall[24];
-    if (wc_window_encode(b->refs, b->n, &win->jw)) {
+    if (wc_window_encode(b->refs, b->n, &win->wa)) {
         wc_err("window", "out of memory encoding a window flush");
         return;
     }
+    size_t argc = 8 + win->wa.n;
+    if (argc > win->capargv) {
+        size_t cap = win->capargv ? win->capargv : 1024;
+        while (cap < argc)
+            cap *= 2;
+        const char **a = realloc(win->argv, cap * sizeof(*a));
+        if (a)
+            win->argv = a;
+        size_t *l = a ? realloc(win->argvlen, cap * sizeof(*l)) : NULL;
+        if (!l) {
+            wc_err("window", "out of memory encoding a window flush");
+            return;
+        }
+        win->argvlen = l;
+        win->capargv = cap;
+    }
     brand_key(b->name, key, sizeof(key));
     snprintf(wall, sizeof(wall), "%lld", (long long)wc_now_ms());
-    const char *argv[] = {"FCALL", "wc_apply", "1", key, wall, win->cfg_json, win->jw.buf, b->name};
-    size_t lens[] = {5, 8, 1, strlen(key), strlen(wall), strlen(win->cfg_json), win->jw.len,
-                     strlen(b->name)};
-    if (!wc_redis_command_argv(win->app->redis, apply_cb, b, 8, argv, lens)) {
+    /* FCALL wc_apply 1 <key> <wall> <cfg> w2 <brand> <payload arguments...>
+     * ("w2": the payload format of pipeline/window.h) */
+    const char *fixed[] = {"FCALL", "wc_apply", "1", key, wall, win->cfg_json, "w2", b->name};
+    for (size_t i = 0; i < 8; i++) {
+        win->argv[i] = fixed[i];
+        win->argvlen[i] = strlen(fixed[i]);
+    }
+    for (size_t i = 0; i < win->wa.n; i++)
+        win->argv[8 + i] = wc_wargs_get(&win->wa, i, &win->argvlen[8 + i]);
+    if (argc > INT_MAX)
+        return;
+    if (!wc_redis_command_argv(win->app->redis, apply_cb, b, (int)argc, win->argv, win->argvlen)) {
         b->state = 1;
         win->outstanding++;
     }
@@ -802,7 +830,7 @@ wc_windows_t *wc_windows_create(wc_app_t *app, int nsinks, char *errstr, size_t 
     win->cfg_json = strdup(cfg);
     if (!win->cfg_json)
         goto oom;
-    wc_jsonw_init(&win->jw, 1 << 16);
+    wc_wargs_init(&win->wa);
     win->rkt_clusters = rd_kafka_topic_new(app->producer, c->topic_clusters, NULL);
     win->rkt_escalations = rd_kafka_topic_new(app->producer, c->topic_escalations, NULL);
     win->rkt_sla = rd_kafka_topic_new(app->producer, c->topic_sla, NULL);
@@ -871,7 +899,9 @@ void wc_windows_destroy(wc_windows_t *win)
         }
     }
     wc_windows_drop_topics(win);
-    wc_jsonw_deinit(&win->jw);
+    wc_wargs_deinit(&win->wa);
+    free(win->argv);
+    free(win->argvlen);
     free(win->cfg_json);
     free(win->sinks);
     free(win->flushing);

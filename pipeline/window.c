@@ -6,7 +6,9 @@
  * contributions in a small open-addressing table keyed by (kind, topic,
  * minute). Sizes are bounded by one flush of one brand, so the tables are
  * allocated per call and freed at the end; the cost per mention is a hash
- * and a probe (see bench/bench_window.c).
+ * and a probe (see bench/bench_window.c). The payload is a list of
+ * arguments (wc_wargs_t: one byte area + offsets) that the daemon passes
+ * to FCALL as they are.
  */
 #include "pipeline/window.h"
 #include "pipeline/hash.h"
@@ -153,17 +155,82 @@ static agg_t *agg_get(aggtab_t *a, const char *kind, const char *topic, int64_t 
     }
 }
 
-/* ---- encoder ------------------------------------------------------------- */
+/* ---- payload arguments -------------------------------------------------- */
 
-/* An event's number as a JSON string: the Lua side stores most of them as
- * they are (no number formatting in Redis, the costliest part of storing
- * them) and parses only those it computes with. */
-static void put_num_str(wc_jsonw_t *out, int64_t v)
+void wc_wargs_init(wc_wargs_t *a)
 {
-    wc_jsonw_char(out, '"');
-    wc_jsonw_i64(out, v);
-    wc_jsonw_char(out, '"');
+    memset(a, 0, sizeof(*a));
 }
+
+void wc_wargs_deinit(wc_wargs_t *a)
+{
+    free(a->buf);
+    free(a->off);
+    memset(a, 0, sizeof(*a));
+}
+
+void wc_wargs_reset(wc_wargs_t *a)
+{
+    a->len = 0;
+    a->n = 0;
+    a->oom = 0;
+    if (a->off)
+        a->off[0] = 0;
+}
+
+static void wargs_put(wc_wargs_t *a, const char *s, size_t n)
+{
+    if (a->oom)
+        return;
+    if (a->n + 2 > a->ncap) {
+        size_t cap = a->ncap ? a->ncap * 2 : 1024;
+        size_t *p = realloc(a->off, cap * sizeof(*p));
+        if (!p) {
+            a->oom = 1;
+            return;
+        }
+        if (!a->off)
+            p[0] = 0;
+        a->off = p;
+        a->ncap = cap;
+    }
+    if (a->len + n > a->cap) {
+        size_t cap = a->cap ? a->cap : 16384;
+        while (a->len + n > cap)
+            cap *= 2;
+        char *p = realloc(a->buf, cap);
+        if (!p) {
+            a->oom = 1;
+            return;
+        }
+        a->buf = p;
+        a->cap = cap;
+    }
+    if (n)
+        memcpy(a->buf + a->len, s, n);
+    a->len += n;
+    a->off[++a->n] = a->len;
+}
+
+static void wargs_str(wc_wargs_t *a, const char *s)
+{
+    wargs_put(a, s, strlen(s));
+}
+
+static void wargs_i64(wc_wargs_t *a, int64_t v)
+{
+    char tmp[24], *p = tmp + sizeof(tmp);
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    wargs_put(a, p, (size_t)(tmp + sizeof(tmp) - p));
+}
+
+/* ---- encoder ------------------------------------------------------------- */
 
 static int cmp_ref(const void *pa, const void *pb)
 {
@@ -178,9 +245,16 @@ static int cmp_ref(const void *pa, const void *pb)
     return 0;
 }
 
-int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
+/* Events of a chunk that Redis applies one by one: everything but neutral
+ * originals (those only count in the chunk's class counters). */
+static bool is_event(const wc_wev_t *e)
 {
-    wc_jsonw_reset(out);
+    return e->type != WC_WEV_MENTION || e->dup || e->cls != 1;
+}
+
+int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_wargs_t *out)
+{
+    wc_wargs_reset(out);
     wc_wref_t *refs = malloc((n ? n : 1) * sizeof(*refs));
     if (!refs)
         return WC_ERR_NOMEM;
@@ -188,10 +262,8 @@ int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
         memcpy(refs, refs_in, n * sizeof(*refs));
     qsort(refs, n, sizeof(*refs), cmp_ref);
 
-    wc_jsonw_lit(out, "{\"ch\":[");
     size_t i = 0;
     int rc = 0;
-    bool first_chunk = true;
     while (i < n) {
         const wc_wev_t *e0 = &refs[i].b->ev[refs[i].i];
         size_t j = i;
@@ -210,6 +282,7 @@ int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
         }
         int64_t lo = INT64_MAX, hi = INT64_MIN, mn = INT64_MAX, mx = 0;
         uint64_t sc[5] = {0};
+        size_t nev = 0, ncl = 0;
         for (size_t k = i; k < j; k++) {
             const wc_wbuf_t *b = refs[k].b;
             const wc_wev_t *e = &b->ev[refs[k].i];
@@ -219,6 +292,8 @@ int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
                 mn = e->ts_ms < mn ? e->ts_ms : mn;
                 mx = e->ts_ms > mx ? e->ts_ms : mx;
             }
+            if (is_event(e))
+                nev += e->type == WC_WEV_MENTION ? 10 : 5;
             if (e->type != WC_WEV_MENTION)
                 continue;
             if (e->cls < 4)
@@ -246,100 +321,59 @@ int wc_window_encode(const wc_wref_t *refs_in, size_t n, wc_jsonw_t *out)
                 }
             }
         }
+        for (size_t k = 0; k < agg.n; k++)
+            ncl += 6 + (size_t)agg.t[agg.order[k]].nphrase;
         char key[24];
         wc_window_chunk_key(e0, key, sizeof(key));
-        if (!first_chunk)
-            wc_jsonw_char(out, ',');
-        first_chunk = false;
-        wc_jsonw_lit(out, "{\"p\":");
-        wc_jsonw_cstr(out, key);
-        wc_jsonw_lit(out, ",\"lo\":");
-        wc_jsonw_i64(out, lo);
-        wc_jsonw_lit(out, ",\"hi\":");
-        wc_jsonw_i64(out, hi);
-        wc_jsonw_lit(out, ",\"mn\":");
-        wc_jsonw_i64(out, mn == INT64_MAX ? 0 : mn);
-        wc_jsonw_lit(out, ",\"mx\":");
-        wc_jsonw_i64(out, mx);
-        wc_jsonw_lit(out, ",\"sc\":[");
-        for (int c = 0; c < 5; c++) {
-            if (c)
-                wc_jsonw_char(out, ',');
-            wc_jsonw_i64(out, (int64_t)sc[c]);
-        }
-        wc_jsonw_lit(out, "],\"cl\":[");
+        wargs_str(out, key);
+        wargs_i64(out, lo);
+        wargs_i64(out, hi);
+        wargs_i64(out, mn == INT64_MAX ? 0 : mn);
+        wargs_i64(out, mx);
+        for (int c = 0; c < 5; c++)
+            wargs_i64(out, (int64_t)sc[c]);
+        wargs_i64(out, (int64_t)ncl);
+        wargs_i64(out, (int64_t)nev);
         for (size_t k = 0; k < agg.n; k++) {
             const agg_t *a = &agg.t[agg.order[k]];
-            if (k)
-                wc_jsonw_char(out, ',');
-            wc_jsonw_char(out, '[');
-            wc_jsonw_cstr(out, a->kind);
-            wc_jsonw_char(out, ',');
-            wc_jsonw_cstr(out, a->topic);
-            wc_jsonw_char(out, ',');
-            wc_jsonw_i64(out, a->minute);
-            wc_jsonw_char(out, ',');
-            wc_jsonw_i64(out, a->count);
-            wc_jsonw_char(out, ',');
-            wc_jsonw_cstr(out, a->example ? a->example : "");
-            for (int p = 0; p < a->nphrase; p++) {
-                wc_jsonw_char(out, ',');
-                wc_jsonw_cstr(out, a->phrase[p]);
-            }
-            wc_jsonw_char(out, ']');
+            wargs_str(out, a->kind);
+            wargs_str(out, a->topic);
+            wargs_i64(out, a->minute);
+            wargs_i64(out, a->count);
+            wargs_str(out, a->example ? a->example : "");
+            wargs_i64(out, a->nphrase);
+            for (int p = 0; p < a->nphrase; p++)
+                wargs_str(out, a->phrase[p]);
         }
         agg_free(&agg);
-        wc_jsonw_lit(out, "],\"ev\":[");
-        bool first_ev = true;
         for (size_t k = i; k < j; k++) {
             const wc_wbuf_t *b = refs[k].b;
             const wc_wev_t *e = &b->ev[refs[k].i];
+            if (!is_event(e))
+                continue;
             if (e->type == WC_WEV_MENTION) {
-                if (!e->dup && e->cls == 1)
-                    continue; /* neutral originals only count in "sc" */
-                if (!first_ev)
-                    wc_jsonw_char(out, ',');
-                first_ev = false;
-                wc_jsonw_lit(out, "[\"m\",");
-                wc_jsonw_cstr(out, wc_wbuf_s(b, e->cid));
-                wc_jsonw_char(out, ',');
-                wc_jsonw_cstr(out, wc_wbuf_s(b, e->author));
-                wc_jsonw_char(out, ',');
-                wc_jsonw_cstr(out, e->cls < 4 ? cls_names[e->cls] : "neutral");
-                wc_jsonw_char(out, ',');
-                put_num_str(out, e->ts_ms);
-                wc_jsonw_char(out, ',');
-                put_num_str(out, (int64_t)e->followers);
-                wc_jsonw_char(out, ',');
-                put_num_str(out, (int64_t)e->reshares);
-                wc_jsonw_char(out, ',');
-                put_num_str(out, e->due_ms);
-                wc_jsonw_char(out, ',');
-                wc_jsonw_cstr(out, wc_wbuf_s(b, e->mid));
-                wc_jsonw_char(out, ',');
-                wc_jsonw_cstr(out, e->dup ? wc_wbuf_s(b, e->dup_of) : "");
-                wc_jsonw_char(out, ']');
+                wargs_put(out, "m", 1);
+                wargs_str(out, wc_wbuf_s(b, e->cid));
+                wargs_str(out, wc_wbuf_s(b, e->author));
+                wargs_str(out, e->cls < 4 ? cls_names[e->cls] : "neutral");
+                wargs_i64(out, e->ts_ms);
+                wargs_i64(out, (int64_t)e->followers);
+                wargs_i64(out, (int64_t)e->reshares);
+                wargs_i64(out, e->due_ms);
+                wargs_str(out, wc_wbuf_s(b, e->mid));
+                wargs_str(out, e->dup ? wc_wbuf_s(b, e->dup_of) : "");
             } else {
-                if (!first_ev)
-                    wc_jsonw_char(out, ',');
-                first_ev = false;
-                wc_jsonw_lit(out, "[\"r\",");
-                wc_jsonw_cstr(out, wc_wbuf_s(b, e->cid));
-                wc_jsonw_char(out, ',');
-                wc_jsonw_cstr(out, wc_wbuf_s(b, e->agent));
-                wc_jsonw_char(out, ',');
-                put_num_str(out, e->ts_ms);
-                wc_jsonw_char(out, ',');
-                wc_jsonw_i64(out, e->resolved);
-                wc_jsonw_char(out, ']');
+                wargs_put(out, "r", 1);
+                wargs_str(out, wc_wbuf_s(b, e->cid));
+                wargs_str(out, wc_wbuf_s(b, e->agent));
+                wargs_i64(out, e->ts_ms);
+                wargs_i64(out, e->resolved);
             }
         }
-        wc_jsonw_lit(out, "]}");
         i = j;
     }
-    wc_jsonw_lit(out, "]}");
     free(refs);
-    if (!rc && wc_jsonw_failed(out))
+    if (!rc && out->oom)
         rc = WC_ERR_NOMEM;
     return rc;
 }

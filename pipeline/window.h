@@ -4,15 +4,19 @@
  * Workers turn every accepted mention and every valid brand response into a
  * small window event (wc_wev_t) appended to a wc_wbuf_t. Once per flush
  * tick the main thread groups the events by brand and encodes, per brand,
- * one payload for the Redis function wc_apply (daemon/lua/webcared.lua):
+ * the payload of one call of the Redis function wc_apply
+ * (daemon/lua/webcared.lua) as a flat list of FCALL arguments (no JSON:
+ * decoding a JSON payload in Redis' Lua cost more than the Redis commands
+ * of the whole call; arguments arrive as ready Lua strings):
  *
- *   {"ch":[{"p":"m3","lo":10,"hi":42,"mn":<min ts>,"mx":<max ts>,
- *           "sc":[happy,neutral,angry,question,duplicates],
- *           "cl":[[kind,topic,minute,count,example_id,phrase...],...],
- *           "ev":[["m",case,author,class,"ts","followers","reshares","due",mention,dup_of],
- *                 ["r",case,agent,"ts",resolved],...]}]}
+ *   chunk*  = p lo hi mn mx happy neutral angry question duplicates
+ *             ncl nev cluster* event*
+ *   cluster = kind topic minute count example_id nphrases phrase*
+ *   event   = "m" case author class ts followers reshares due mention dup_of
+ *           | "r" case agent ts resolved
  *
- * (the events' numbers are JSON strings: see window.c)
+ * every field one argument, numbers in decimal; ncl / nev = the number of
+ * arguments the chunk's clusters / events take.
  *
  * One chunk per input (topic, partition): "m<p>" for mentions, "r<p>" for
  * responses, with the lowest and highest Kafka offset it covers, so Redis
@@ -30,7 +34,6 @@
 #define WC_WINDOW_H
 
 #include "pipeline/common.h"
-#include "pipeline/jsonw.h"
 
 #define WC_WEV_MAX_TOPICS 3
 #define WC_WEV_MAX_PHRASES 2
@@ -85,13 +88,34 @@ typedef struct wc_wref {
     uint32_t i;
 } wc_wref_t;
 
+/* A list of byte strings (the payload's arguments) in one growing area:
+ * argument i is buf[off[i] .. off[i + 1]). */
+typedef struct wc_wargs {
+    char *buf;
+    size_t len, cap;
+    size_t *off;         /* n + 1 entries used */
+    size_t n, ncap;
+    int oom;             /* sticky allocation failure */
+} wc_wargs_t;
+
+void wc_wargs_init(wc_wargs_t *a);
+void wc_wargs_deinit(wc_wargs_t *a);
+/* Forget all arguments (keeps memory). */
+void wc_wargs_reset(wc_wargs_t *a);
+/* Argument i (not NUL-terminated) and its length. */
+static inline const char *wc_wargs_get(const wc_wargs_t *a, size_t i, size_t *len)
+{
+    *len = a->off[i + 1] - a->off[i];
+    return a->buf + a->off[i];
+}
+
 /*
  * Encode the events refs[0..n) (all of one brand, in per-partition offset
- * order within each buffer) as a wc_apply payload into out (reset first).
- * class_names maps class codes to names. Returns 0 or WC_ERR_NOMEM.
+ * order within each buffer) as the wc_apply payload arguments into out
+ * (reset first; format above). Returns 0 or WC_ERR_NOMEM.
  * @locality caller's thread (no shared state)
  */
-int wc_window_encode(const wc_wref_t *refs, size_t n, wc_jsonw_t *out);
+int wc_window_encode(const wc_wref_t *refs, size_t n, wc_wargs_t *out);
 
 /* Chunk key of an event ("m<partition>" / "r<partition>"); buf >= 16. */
 void wc_window_chunk_key(const wc_wev_t *e, char *buf, size_t size);

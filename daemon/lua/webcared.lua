@@ -9,9 +9,10 @@ Every key of a brand shares the hash tag {brand}: KEYS[1] is the prefix
 "wc:{brand}" and every key the functions touch is KEYS[1] .. ":<suffix>", so
 one call stays in one Redis Cluster slot.
 
-  wc_apply  KEYS[1]  ARGV: wall_ms, config json, payload json, brand
+  wc_apply  KEYS[1]  ARGV: wall_ms, config json, "w2", brand, payload...
       Applies one flush of the in-process aggregation of one brand. The
-      payload holds chunks, one per input (topic, partition) with the lowest
+      payload (flat arguments, format "w2" in pipeline/window.h: no JSON to
+      decode) holds chunks, one per input (topic, partition) with the lowest
       and highest Kafka offset it covers. Idempotence: the highest applied
       offset per chunk key is kept in <p>:meta; a chunk whose highest
       offset is already applied is skipped, a chunk that straddles it makes
@@ -106,11 +107,6 @@ end
 
 local CLASS_ANGRY, CLASS_QUESTION, CLASS_HAPPY = 'angry', 'question', 'happy'
 
-local function s_(v)
-  if not v then return '' end
-  return v
-end
-
 local function o_(v)
   if v == '' then return nil end
   return v
@@ -136,16 +132,20 @@ local CASE_PAT = '^([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31(
   '([^\31]*)\31([^\31]*)\31(%d*)\31(.*)$'
 
 local function case_enc(x)
+  if type(x) == 'string' then return x end  -- created this call, not changed since
   local a = x.a
-  return s_(x.c) .. US .. s_(x.t) .. US .. s_(x.f) .. US .. s_(x.r) .. US .. s_(x.rf) .. US ..
-    s_(x.fr) .. US .. s_(x.ar) .. US .. s_(x.w) .. US .. (a and nstr(#a) or '') .. US .. (a or '') .. s_(x.mid)
+  return (x.c or '') .. US .. (x.t or '') .. US .. (x.f or '') .. US .. (x.r or '') .. US ..
+    (x.rf or '') .. US .. (x.fr or '') .. US .. (x.ar or '') .. US .. (x.w or '') .. US ..
+    (a and nstr(#a) or '') .. US .. (a or '') .. (x.mid or '')
 end
 
 local function case_dec(s)
   if not s then return nil end
   local c, t, f, r, rf, fr, ar, w, la, rest = string.match(s, CASE_PAT)
   if not c then return nil end
-  local x = {c = o_(c), t = o_(t), f = o_(f), r = o_(r), rf = o_(rf), fr = o_(fr), ar = o_(ar), w = o_(w)}
+  local x = {c = c ~= '' and c or nil, t = t ~= '' and t or nil, f = f ~= '' and f or nil,
+    r = r ~= '' and r or nil, rf = rf ~= '' and rf or nil, fr = fr ~= '' and fr or nil,
+    ar = ar ~= '' and ar or nil, w = w ~= '' and w or nil}
   if la ~= '' then
     la = tonumber(la)
     x.a = string.sub(rest, 1, la)
@@ -162,17 +162,20 @@ local AU_PAT = '^([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^
   '([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31([^\31]*)\31(.*)$'
 
 local function au_enc(x)
-  return s_(x.at) .. US .. s_(x.lr) .. US .. s_(x.lres) .. US .. s_(x.cv) .. US .. s_(x.eo) .. US ..
-    s_(x.eseq) .. US .. s_(x.elast) .. US .. s_(x.en) .. US .. s_(x.lt) .. US .. s_(x.lb) .. US ..
-    s_(x.rs) .. US .. s_(x.erules) .. US .. s_(x.h)
+  return (x.at or '') .. US .. (x.lr or '') .. US .. (x.lres or '') .. US .. (x.cv or '') .. US ..
+    (x.eo or '') .. US .. (x.eseq or '') .. US .. (x.elast or '') .. US .. (x.en or '') .. US ..
+    (x.lt or '') .. US .. (x.lb or '') .. US .. (x.rs or '') .. US .. (x.erules or '') .. US .. (x.h or '')
 end
 
 local function au_dec(s)
   if not s then return nil end
   local at, lr, lres, cv, eo, eseq, elast, en, lt, lb, rs, erules, h = string.match(s, AU_PAT)
   if not at then return nil end
-  return {at = o_(at), lr = o_(lr), lres = o_(lres), cv = o_(cv), eo = o_(eo), eseq = o_(eseq),
-    elast = o_(elast), en = o_(en), lt = o_(lt), lb = o_(lb), rs = o_(rs), erules = o_(erules), h = o_(h)}
+  return {at = at ~= '' and at or nil, lr = lr ~= '' and lr or nil, lres = lres ~= '' and lres or nil,
+    cv = cv ~= '' and cv or nil, eo = eo ~= '' and eo or nil, eseq = eseq ~= '' and eseq or nil,
+    elast = elast ~= '' and elast or nil, en = en ~= '' and en or nil, lt = lt ~= '' and lt or nil,
+    lb = lb ~= '' and lb or nil, rs = rs ~= '' and rs or nil, erules = erules ~= '' and erules or nil,
+    h = h ~= '' and h or nil}
 end
 
 -- ---------------------------------------------------------------------
@@ -181,18 +184,20 @@ end
 -- ---------------------------------------------------------------------
 
 local function case_get(cid)
-  return S.cs[cid] or nil
+  local x = S.cs[cid]
+  if type(x) == 'string' then x = case_dec(x); S.cs[cid] = x end
+  return x or nil
 end
 
 local function case_dirty(cid, x)
   S.cs[cid] = x
-  if not S.csd[cid] then S.csd[cid] = true; S.csl[#S.csl + 1] = cid end
+  if not S.csd[cid] then S.csd[cid] = true; S.ncsl = S.ncsl + 1; S.csl[S.ncsl] = cid end
 end
 
 local function au_load(list)
-  local need = {}
+  local need, n, au = {}, 0, S.au
   for _, a in ipairs(list) do
-    if S.au[a] == nil and not need[a] then need[a] = true; need[#need + 1] = a end
+    if au[a] == nil and not need[a] then need[a] = true; n = n + 1; need[n] = a end
   end
   if #need == 0 then return end
   local m = hmget_map(S.p .. ':au', need)
@@ -204,9 +209,9 @@ local function au_load(list)
 end
 
 local function cs_load(list)
-  local need = {}
+  local need, n, cs = {}, 0, S.cs
   for _, cid in ipairs(list) do
-    if S.cs[cid] == nil and not need[cid] then need[cid] = true; need[#need + 1] = cid end
+    if cs[cid] == nil and not need[cid] then need[cid] = true; n = n + 1; need[n] = cid end
   end
   if #need == 0 then return end
   local m = hmget_map(S.p .. ':cs', need)
@@ -225,7 +230,7 @@ end
 
 local function au_dirty(author, x)
   S.au[author] = x
-  if not S.aud[author] then S.aud[author] = true; S.aul[#S.aul + 1] = author end
+  if not S.aud[author] then S.aud[author] = true; S.naul = S.naul + 1; S.aul[S.naul] = author end
 end
 
 -- the dossier's TTL restarts (was: PEXPIRE <p>:a:<author>)
@@ -233,7 +238,7 @@ local function au_touch(author, x)
   x.lt = S.wall_s
   if x.lb ~= S.curb_s then
     x.lb = S.curb_s
-    S.xa[#S.xa + 1] = author
+    S.nxa = S.nxa + 1; S.xa[S.nxa] = author
   end
   au_dirty(author, x)
 end
@@ -421,8 +426,12 @@ end
 -- Author history: "ts cls id" entries separated by newlines, newest first,
 -- at most 10 (newlines in ids are replaced).
 local function hist_push(h, mid, cls, ts)
-  local e = ts .. ' ' .. cls .. ' ' .. string.gsub(mid, '\n', ' ')
+  local e = ts .. ' ' .. cls .. ' ' ..
+    (string.find(mid, '\n', 1, true) and string.gsub(mid, '\n', ' ') or mid)
   if not h or h == false or h == '' then return e end
+  -- 10 entries need 9 newlines after 9 entries of >= 8 bytes ("<ts> <class> "):
+  -- a shorter history is kept whole without looking for them
+  if #h <= 80 then return e .. '\n' .. h end
   local pos, cnt = 0, 1
   while true do
     local nx = string.find(h, '\n', pos + 1, true)
@@ -498,15 +507,18 @@ local function escalate(brand, c, author, now, trig, info, alerts)
   alerts[#alerts + 1] = {id .. '#' .. seq, 'escalations', cjson.encode(a)}
 end
 
-local function on_mention(brand, c, ev, alerts)
-  -- {"m", cid, author, cls, ts, followers, reshares, due, mid, dup_of}
-  -- numbers may come as json strings (the daemon sends them so: no
-  -- number formatting here, only parsing where arithmetic needs it)
-  local cid, author, cls = ev[2], ev[3], ev[4]
-  local ts_s = tostring(ev[5])
-  local ts = tonumber(ev[5])
-  local followers, reshares, mid, dup = num(ev[6], 0), num(ev[7], 0), ev[9], ev[10]
+local function on_mention(brand, c, A, k, alerts)
+  -- A[k..k+9] = "m" cid author cls ts followers reshares due mid dup_of
+  -- (numbers as decimal strings: stored as they are, parsed only where
+  -- arithmetic needs them)
+  -- (tonumber is ~2 strtod calls: numbers are parsed only on the paths
+  -- that compute with them)
+  local cid, author, cls = A[k + 1], A[k + 2], A[k + 3]
+  local ts_s = A[k + 4]
+  local f_s, r_s = A[k + 5], A[k + 6]
+  local mid, dup = A[k + 8], A[k + 9]
   if dup and dup ~= '' then
+    local ts, followers = tonumber(ts_s), num(f_s, 0)
     local cs = case_get(dup)
     if not cs or not cs.a then return end
     local rsh = num(cs.r, 0) + 1
@@ -531,11 +543,14 @@ local function on_mention(brand, c, ev, alerts)
   if cls ~= CLASS_ANGRY and cls ~= CLASS_QUESTION then return end
   -- a case id is created once (its mention's offset is applied once): a
   -- new record, not read first
-  local cs = {a = author, c = cls, t = ts_s, f = ev[6] and tostring(ev[6]) or '0',
-    r = ev[7] and tostring(ev[7]) or '0', mid = mid, w = S.wall_s}
-  case_dirty(cid, cs)
-  S.xc[#S.xc + 1] = cid
-  if num(ev[8], 0) > 0 then S.dz[cid] = ev[8] end
+  -- kept as its packed record (case_enc of {a, c, t, f, r, mid, w}); decoded
+  -- by case_get only if something of this call reads it again
+  case_dirty(cid, cls .. US .. ts_s .. US .. f_s .. US .. r_s .. US .. US .. US .. US .. S.wall_s .. US ..
+    nstr(#author) .. US .. author .. mid)
+  S.nxc = S.nxc + 1; S.xc[S.nxc] = cid
+  -- due > 0 (a decimal integer from the daemon: "0", "-..." or positive)
+  local due = A[k + 7]
+  if due ~= '0' and due ~= '' and string.byte(due, 1) ~= 45 then S.dz[cid] = due end
   local d = au_get(author) or {}
   local h = hist_push(d.h, mid, cls, ts_s)
   if cls ~= CLASS_ANGRY then
@@ -543,6 +558,7 @@ local function on_mention(brand, c, ev, alerts)
     au_touch(author, d)
     return
   end
+  local ts, followers, reshares = tonumber(ts_s), num(f_s, 0), num(r_s, 0)
   -- angry timestamps within the repeat window, newest first, at most 20
   local kept, n = {ts_s}, 1
   if d.at then
@@ -569,10 +585,10 @@ local function on_mention(brand, c, ev, alerts)
   if #trig > 0 then escalate(brand, c, author, ts, trig, {case_id = cid, mid = mid}, alerts) end
 end
 
-local function on_response(brand, c, ev)
-  -- {"r", cid, agent, ts, resolved}
-  local cid, agent, ts, resolved = ev[2], ev[3], num(ev[4], 0), num(ev[5], 0)
-  local ts_s = ev[4] and tostring(ev[4]) or '0'
+local function on_response(brand, c, A, k)
+  -- A[k..k+4] = "r" cid agent ts resolved
+  local cid, agent, ts, resolved = A[k + 1], A[k + 2], num(A[k + 3], 0), num(A[k + 4], 0)
+  local ts_s = A[k + 3]
   st_incr('responses', 1)
   local cs = case_get(cid)
   if not cs or not cs.a then return end
@@ -596,9 +612,9 @@ end
 
 -- pending sorted-set changes: member -> score, or false = remove
 local function zflush(key, z)
-  local add, rem = {}, {}
+  local add, rem, na = {}, {}, 0
   for m, v in pairs(z) do
-    if v then add[#add + 1] = v; add[#add + 1] = m else rem[#rem + 1] = m end
+    if v then na = na + 2; add[na - 1] = v; add[na] = m else rem[#rem + 1] = m end
   end
   if #add > 0 then multi('ZADD', key, add) end
   if #rem > 0 then multi('ZREM', key, rem) end
@@ -686,9 +702,19 @@ local function wc_apply(keys, args)
   local p = keys[1]
   local wall = tonumber(args[1])
   local c = cjson.decode(args[2])
-  local pl = cjson.decode(args[3])
+  if args[3] ~= 'w2' then return redis.error_reply('wc_apply: unknown payload format') end
   local brand = args[4]
-  local chunks = pl.ch or {}
+  -- the payload: flat arguments (pipeline/window.h); per chunk its header
+  -- and the argument ranges of its clusters [cs, es) and events [es, ee)
+  local chunks, pos, na = {}, 5, #args
+  while pos <= na do
+    local ch = {p = args[pos], lo = tonumber(args[pos + 1]), hi = tonumber(args[pos + 2]),
+      mn = tonumber(args[pos + 3]), mx = tonumber(args[pos + 4]), sc = pos + 5, cs = pos + 12}
+    ch.es = ch.cs + tonumber(args[pos + 10])
+    ch.ee = ch.es + tonumber(args[pos + 11])
+    chunks[#chunks + 1] = ch
+    pos = ch.ee
+  end
   -- pass 1: idempotence check, nothing written yet
   local mf = {'first', 'wm', 'wall', 'xc', 'xa'}
   for _, n in ipairs(ST_NAMES) do mf[#mf + 1] = 's.' .. n end
@@ -707,7 +733,8 @@ local function wc_apply(keys, args)
   end
   S = {p = p, c = c, wall = wall, wall_s = tostring(wall), curb = math.floor(wall / XB),
        cs = {}, csd = {}, csl = {}, au = {}, aud = {}, aul = {}, cl = {}, clw = {},
-       st = {}, dz = {}, fz = {}, frt = {}, xc = {}, xa = {}, ns = {}}
+       st = {}, dz = {}, fz = {}, frt = {}, xc = {}, xa = {}, ns = {},
+       ncsl = 0, naul = 0, nxc = 0, nxa = 0}
   S.curb_s = tostring(S.curb)
   local wm_out = {}
   cleanup(meta, wm_out, 'xc', c.case_ttl, p .. ':cs', 'w', case_dec)
@@ -716,50 +743,53 @@ local function wc_apply(keys, args)
   local first, wm, wmwall = num(meta.first, nil), num(meta.wm, 0), num(meta.wall, wall)
   -- pass 2: aggregate the chunks; collect what the events will read
   local inc, exs, tl, touched = {}, {}, {}, {}
-  local cids, authors = {}, {}
+  local cids, authors, ncids, nauthors = {}, {}, 0, 0
   for i, ch in ipairs(chunks) do
     if applied[i] then
       wm_out[ch.p] = ch.hi
       if ch.mn and ch.mn > 0 and (not first or ch.mn < first) then first = ch.mn end
       if ch.mx and ch.mx > wm then wm = ch.mx; wmwall = wall end
-      local sc = ch.sc
-      if sc then
-        for j = 1, 5 do
-          if sc[j] and sc[j] > 0 then st_incr(ST_NAMES[j], sc[j]) end
-        end
+      for j = 1, 5 do
+        local v = tonumber(args[ch.sc + j - 1])
+        if v and v > 0 then st_incr(ST_NAMES[j], v) end
       end
-      for _, e in ipairs(ch.cl or {}) do
-        -- {kind, topic, minute, count, example_id, phrase...}
-        local kind, topic, minute, cnt = e[1], e[2], e[3], e[4]
+      local k = ch.cs
+      while k < ch.es do
+        -- kind topic minute count example_id nphrases phrase...
+        local kind, topic, minute, cnt = args[k], args[k + 1], args[k + 2], tonumber(args[k + 3])
         local ck = kind .. '|' .. topic .. '|'
-        local f = ck .. 'm' .. nstr(minute)
+        local f = ck .. 'm' .. minute
         inc[f] = (inc[f] or 0) + cnt
-        f = ck .. 'h' .. nstr(math.floor(minute / 60))
+        f = ck .. 'h' .. nstr(math.floor(tonumber(minute) / 60))
         inc[f] = (inc[f] or 0) + cnt
         f = ck .. 'tot'
         inc[f] = (inc[f] or 0) + cnt
         local tk = kind .. '|' .. topic
-        if e[5] and e[5] ~= '' then
+        if args[k + 4] ~= '' then
           exs[tk] = exs[tk] or {}
-          table.insert(exs[tk], e[5])
+          table.insert(exs[tk], args[k + 4])
         end
-        for j = 6, #e do
-          local f = ck .. 'p|' .. e[j]
+        local nph = tonumber(args[k + 5])
+        for j = k + 6, k + 5 + nph do
+          local f = ck .. 'p|' .. args[j]
           inc[f] = (inc[f] or 0) + cnt
         end
         if not touched[tk] then touched[tk] = true; tl[#tl + 1] = {kind, topic} end
+        k = k + 6 + nph
       end
-      for _, ev in ipairs(ch.ev or {}) do
-        if ev[1] == 'm' then
-          if ev[10] and ev[10] ~= '' then
-            cids[#cids + 1] = ev[10]
-          elseif ev[4] == CLASS_HAPPY then
-            authors[#authors + 1] = ev[3]
-          elseif ev[4] == CLASS_ANGRY or ev[4] == CLASS_QUESTION then
-            authors[#authors + 1] = ev[3]
+      k = ch.es
+      while k < ch.ee do
+        if args[k] == 'm' then
+          local cls = args[k + 3]
+          if args[k + 9] ~= '' then
+            ncids = ncids + 1; cids[ncids] = args[k + 9]
+          elseif cls == CLASS_HAPPY or cls == CLASS_ANGRY or cls == CLASS_QUESTION then
+            nauthors = nauthors + 1; authors[nauthors] = args[k + 2]
           end
-        elseif ev[1] == 'r' then
-          cids[#cids + 1] = ev[2]
+          k = k + 10
+        else
+          ncids = ncids + 1; cids[ncids] = args[k + 1]
+          k = k + 5
         end
       end
     end
@@ -769,16 +799,22 @@ local function wc_apply(keys, args)
   cs_load(cids)
   for _, cid in ipairs(cids) do
     local x = S.cs[cid]
-    if x and x.a then authors[#authors + 1] = x.a end
+    if x and x.a then nauthors = nauthors + 1; authors[nauthors] = x.a end
   end
   au_load(authors)
   -- the events, in order
   local alerts = {}
   for i, ch in ipairs(chunks) do
     if applied[i] then
-      for _, ev in ipairs(ch.ev or {}) do
-        if ev[1] == 'm' then on_mention(brand, c, ev, alerts)
-        elseif ev[1] == 'r' then on_response(brand, c, ev) end
+      local k = ch.es
+      while k < ch.ee do
+        if args[k] == 'm' then
+          on_mention(brand, c, args, k, alerts)
+          k = k + 10
+        else
+          on_response(brand, c, args, k)
+          k = k + 5
+        end
       end
     end
   end
@@ -821,10 +857,12 @@ local function wc_apply(keys, args)
   zflush(p .. ':fu', S.fz)
   cl_flush()
   local fv = {}
-  for _, cid in ipairs(S.csl) do fv[#fv + 1] = cid; fv[#fv + 1] = case_enc(S.cs[cid]) end
+  local n = 0
+  for _, cid in ipairs(S.csl) do n = n + 2; fv[n - 1] = cid; fv[n] = case_enc(S.cs[cid]) end
   if #fv > 0 then hset_flat(p .. ':cs', fv) end
   fv = {}
-  for _, a in ipairs(S.aul) do fv[#fv + 1] = a; fv[#fv + 1] = au_enc(S.au[a]) end
+  n = 0
+  for _, a in ipairs(S.aul) do n = n + 2; fv[n - 1] = a; fv[n] = au_enc(S.au[a]) end
   if #fv > 0 then hset_flat(p .. ':au', fv) end
   if #S.xc > 0 then redis.call('RPUSH', p .. ':xc:' .. S.curb, cjson.encode(S.xc)) end
   if #S.xa > 0 then redis.call('RPUSH', p .. ':xa:' .. S.curb, cjson.encode(S.xa)) end
