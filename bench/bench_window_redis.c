@@ -38,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -140,6 +141,7 @@ static pid_t start_redis(int *port)
         if (pid < 0)
             return -1;
         if (pid == 0) {
+            prctl(PR_SET_PDEATHSIG, SIGTERM); /* no stray server if we crash */
             if (!freopen("/dev/null", "w", stdout))
                 _exit(127);
             execlp("redis-server", "redis-server", "--port", ps, "--bind", "127.0.0.1", "--save", "",
@@ -207,11 +209,11 @@ int main(int argc, char **argv)
     size_t codelen = 0;
     if (lib) {
         FILE *f = fopen(lib, "rb");
-        if (!f || fseek(f, 0, SEEK_END) || (codelen = (size_t)ftell(f), fseek(f, 0, SEEK_SET)))
+        if (!f || fseek(f, 0, SEEK_END) || (codelen = (size_t)ftell(f), fseek(f, 0, SEEK_SET)) ||
+            !(code = malloc(codelen + 1)) || fread(code, 1, codelen, f) != codelen) {
+            fprintf(stderr, "bench_window_redis: cannot read %s\n", lib);
             return 1;
-        code = malloc(codelen + 1);
-        if (!code || fread(code, 1, codelen, f) != codelen)
-            return 1;
+        }
         fclose(f);
     }
     {

@@ -130,6 +130,7 @@ PORT=$(free_port)
 valgrind --tool=callgrind --callgrind-out-file="${WCB_CGOUT:-$TMP/cg.out}" --toggle-collect=readQueryFromClient \
     redis-server --port $PORT --bind 127.0.0.1 --save "" --appendonly no >"$TMP/redis.log" 2>&1 &
 VPID=$!
+trap 'kill $VPID 2>/dev/null; rm -rf "$TMP"' EXIT
 for _ in $(seq 600); do
     redis-cli -p $PORT ping >/dev/null 2>&1 && break
     kill -0 $VPID 2>/dev/null || { cat "$TMP/redis.log" >&2; exit 1; }
