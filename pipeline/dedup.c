@@ -157,6 +157,7 @@
  * TIME: now = max(now_ms of all callers) (monotonic); a record is matchable
  *   while now - t <= window_ms (t = first sighting). Older entries are
  *   treated as empty: their slots and records are reclaimed by CAS.
+ *   wc_dedup_check_batch reads the clock (and its tick) once per batch.
  *
  * WHEN FULL (chosen: evict, never refuse): the allocator recycles the next
  *   record of the ring, i.e. roughly the oldest, even if it is younger than
@@ -260,6 +261,7 @@ struct wc_dedup {
     int64_t tick_ms;
     uint32_t window_ticks;
     uint32_t lap_age; /* a slot this many allocations old is lapped (slot_lapped) */
+    uint32_t lap_lim; /* 2^30 - lap_age - 1 (slot_lapped) */
     rec_t *rec;
     _Atomic uint64_t *id_slots;
     _Atomic uint64_t *near_slots;
@@ -456,10 +458,34 @@ static inline uint32_t slot_idx(const wc_dedup_t *d, uint64_t w)
  * record allocated after cur, or one so old that the 31-bit age wrapped):
  * such a slot is left to the dereferencing path of a full bucket. See
  * "LAZY EMPTYING" in the design comment for the in-flight case. */
-static inline bool slot_lapped(const wc_dedup_t *d, uint32_t cur, uint64_t w)
+typedef struct lap {
+    uint64_t base, lim;
+} lap_t;
+
+/* lap_age < age < 2^30 as one unsigned range check, (age - lap_age - 1)
+ * mod 2^31 < 2^30 - lap_age - 1, done on the whole slot word: base holds
+ * cur - lap_age - 1 in the high half and all ones in the low half, so
+ * base - w never borrows from the high half, whose low 31 bits are then
+ * (age - lap_age - 1) mod 2^31; shifted left by one they are the top 31
+ * bits, and the 32 bits below them (< 2^33) cannot reach the next
+ * multiple of 2^33: x << 1 < lim << 33 <=> (x >> 32) mod 2^31 < lim.
+ * Computed once per publish (the CASes in the publish loops keep the
+ * compiler from hoisting loads of d). */
+static inline lap_t lap_of(const wc_dedup_t *d, uint32_t cur)
 {
-    uint32_t age = (cur - SLOT_REF(w)) & SEQ31;
-    return age > d->lap_age && age < (1u << 30);
+    lap_t l = {((uint64_t)(cur - d->lap_age - 1u) << 32) | 0xffffffffu, (uint64_t)d->lap_lim << 33};
+    return l;
+}
+
+/* lap_of for the slots of the record allocated at seq */
+static inline lap_t lap_of_seq(const wc_dedup_t *d, uint32_t seq)
+{
+    return lap_of(d, REF_VALID | (seq & SEQ31));
+}
+
+static inline bool slot_lapped(lap_t l, uint64_t w)
+{
+    return (l.base - w) << 1 < l.lim;
 }
 
 /* Take the next reusable record of this thread's ring chunk and move it to
@@ -544,7 +570,6 @@ struct nkeys {
     bool sim;
     _Atomic uint64_t *b[NB_MAX];
     uint32_t tag[NB_MAX];
-    uint32_t bn[NB_MAX + 1]; /* bucket numbers: bands, [NB_MAX] the id bucket */
 };
 
 static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim, nkeys_t *o)
@@ -552,9 +577,8 @@ static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim
     o->sim = sim;
     if (!sim) {
         o->n = 1;
-        o->bn[0] = (uint32_t)(wc_hash_u64(wc_hash_u64(nk ^ SALT_TEXT) ^ brand) & d->near_bmask);
-        o->bn[1] = o->bn[2] = o->bn[3] = 0;
-        o->b[0] = d->near_slots + (uint64_t)o->bn[0] * BUCKET_SLOTS;
+        o->b[0] = d->near_slots +
+                  (wc_hash_u64(wc_hash_u64(nk ^ SALT_TEXT) ^ brand) & d->near_bmask) * BUCKET_SLOTS;
         o->tag[0] = (uint32_t)(nk >> 44);
         return;
     }
@@ -564,22 +588,21 @@ static void near_keys(const wc_dedup_t *d, uint64_t brand, uint64_t nk, bool sim
     uint64_t bm = wc_hash_u64(brand ^ SALT_BAND);
     int n = d->nbands;
     o->n = n;
-    o->bn[1] = o->bn[2] = o->bn[3] = 0;
     if (n == NB_MAX) {
         /* k >= 3 (the default): four 16-bit bands, constant shifts */
 #pragma GCC unroll 4
         for (int b = 0; b < NB_MAX; b++) {
             uint64_t v = (nk >> (16 * b)) & 0xffffu;
-            o->bn[b] = (uint32_t)(wc_hash_u64(bm ^ v ^ ((uint64_t)(b + 1) << 58)) & d->near_bmask);
-            o->b[b] = d->near_slots + (uint64_t)o->bn[b] * BUCKET_SLOTS;
+            o->b[b] = d->near_slots +
+                      (wc_hash_u64(bm ^ v ^ ((uint64_t)(b + 1) << 58)) & d->near_bmask) * BUCKET_SLOTS;
             o->tag[b] = (uint32_t)(rotr64(nk, (16 * (b + 1)) & 63) & 0xfffffu);
         }
         return;
     }
     for (int b = 0; b < n; b++) {
         uint64_t v = (nk >> d->band_lo[b]) & d->band_mask[b];
-        o->bn[b] = (uint32_t)(wc_hash_u64(bm ^ v ^ ((uint64_t)(b + 1) << 58)) & d->near_bmask);
-        o->b[b] = d->near_slots + (uint64_t)o->bn[b] * BUCKET_SLOTS;
+        o->b[b] = d->near_slots +
+                  (wc_hash_u64(bm ^ v ^ ((uint64_t)(b + 1) << 58)) & d->near_bmask) * BUCKET_SLOTS;
         o->tag[b] = (uint32_t)(rotr64(nk, d->band_tag_rot[b]) & 0xfffffu);
     }
 }
@@ -613,8 +636,9 @@ static inline void slot_halves(const uint64_t *ws, __m128i *lo, __m128i *hi)
     *hi = _mm_castps_si128(_mm_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1)));
 }
 
-/* all-ones lanes where the slot must be skipped: empty (ref 0) or tag too far */
-static inline __m128i prefilter_bad4(const uint64_t *ws, __m128i tagv, int kk)
+/* all-ones lanes where the slot passes: not empty (ref 0) and tag within kk */
+static inline __attribute__((always_inline)) __m128i prefilter_good4(const uint64_t *ws,
+                                                                     __m128i tagv, int kk)
 {
     const __m128i m20 = _mm_set1_epi32(0xfffff);
     __m128i lo, hi;
@@ -637,9 +661,7 @@ static inline __m128i prefilter_bad4(const uint64_t *ws, __m128i tagv, int kk)
         default:
             break;
         }
-        return _mm_or_si128(_mm_xor_si128(_mm_cmpeq_epi32(x, _mm_setzero_si128()),
-                                          _mm_set1_epi32(-1)),
-                            empty);
+        return _mm_andnot_si128(empty, _mm_cmpeq_epi32(x, _mm_setzero_si128()));
     }
     x = _mm_sub_epi32(x, _mm_and_si128(_mm_srli_epi32(x, 1), _mm_set1_epi32(0x55555555)));
     x = _mm_add_epi32(_mm_and_si128(x, _mm_set1_epi32(0x33333333)),
@@ -647,34 +669,36 @@ static inline __m128i prefilter_bad4(const uint64_t *ws, __m128i tagv, int kk)
     x = _mm_and_si128(_mm_add_epi32(x, _mm_srli_epi32(x, 4)), _mm_set1_epi32(0x0f0f0f0f));
     x = _mm_add_epi32(x, _mm_srli_epi32(x, 8));
     x = _mm_and_si128(_mm_add_epi32(x, _mm_srli_epi32(x, 16)), _mm_set1_epi32(0x3f));
-    return _mm_or_si128(_mm_cmpgt_epi32(x, _mm_set1_epi32(kk)), empty);
+    return _mm_andnot_si128(_mm_or_si128(_mm_cmpgt_epi32(x, _mm_set1_epi32(kk)), empty),
+                            _mm_set1_epi32(-1));
 }
 
-static inline unsigned lanes_to_mask(__m128i bad0, __m128i bad1)
+/* 8-bit mask of the all-ones lanes of good0 (slots 0-3) and good1 (4-7) */
+static inline unsigned lanes_to_mask(__m128i good0, __m128i good1)
 {
-    __m128i p = _mm_packs_epi32(bad0, bad1);
-    return ~(unsigned)_mm_movemask_epi8(_mm_packs_epi16(p, p)) & 0xffu;
+    __m128i p = _mm_packs_epi32(good0, good1);
+    return (unsigned)_mm_movemask_epi8(_mm_packs_epi16(p, p)) & 0xffu;
 }
 
-static inline unsigned prefilter_mask(const uint64_t *ws, uint32_t tag, int kk)
+static inline __attribute__((always_inline)) unsigned prefilter_mask(const uint64_t *ws,
+                                                                     uint32_t tag, int kk)
 {
     __m128i tagv = _mm_set1_epi32((int)tag);
-    return lanes_to_mask(prefilter_bad4(ws, tagv, kk), prefilter_bad4(ws + 4, tagv, kk));
+    return lanes_to_mask(prefilter_good4(ws, tagv, kk), prefilter_good4(ws + 4, tagv, kk));
 }
 
-static inline __m128i tag_bad4(const uint64_t *ws, __m128i tagv)
+static inline __m128i tag_good4(const uint64_t *ws, __m128i tagv)
 {
     __m128i lo, hi;
     slot_halves(ws, &lo, &hi);
     __m128i t = _mm_and_si128(_mm_srli_epi32(lo, 12), _mm_set1_epi32(0xfffff));
-    return _mm_or_si128(_mm_xor_si128(_mm_cmpeq_epi32(t, tagv), _mm_set1_epi32(-1)),
-                        _mm_cmpeq_epi32(hi, _mm_setzero_si128()));
+    return _mm_andnot_si128(_mm_cmpeq_epi32(hi, _mm_setzero_si128()), _mm_cmpeq_epi32(t, tagv));
 }
 
 static inline unsigned tag_mask(const uint64_t *ws, uint32_t tag)
 {
     __m128i tagv = _mm_set1_epi32((int)tag);
-    return lanes_to_mask(tag_bad4(ws, tagv), tag_bad4(ws + 4, tagv));
+    return lanes_to_mask(tag_good4(ws, tagv), tag_good4(ws + 4, tagv));
 }
 #else
 #define PC2(n) n, n + 1, n + 1, n + 2
@@ -758,15 +782,17 @@ static inline bool tick12_expired(const wc_dedup_t *d, uint32_t tick, uint64_t w
 static int slot_publish_slow(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint32_t tick,
                              int64_t now, int kind);
 
-static inline int slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, uint32_t tick,
-                               int64_t now, int kind)
+/* lap = lap_of(d, SLOT_REF(word)): the same for all 5 publishes of a
+ * record, computed once by the caller */
+static inline int slot_publish(wc_dedup_t *d, _Atomic uint64_t *b, uint64_t word, lap_t lap,
+                               uint32_t tick, int64_t now, int kind)
 {
     /* fast path: the first empty or lapped slot (a recycled record's slots
      * are lapped, so there usually is one within the first few words) */
-    const uint32_t cur = SLOT_REF(word);
+#pragma GCC unroll 8
     for (int i = 0; i < BUCKET_SLOTS; i++) {
         uint64_t w = LDSC(&b[i]);
-        if ((!w || slot_lapped(d, cur, w)) && cas_sc(&b[i], &w, word))
+        if ((!w || slot_lapped(lap, w)) && cas_sc(&b[i], &w, word))
             return i;
     }
     return slot_publish_slow(d, b, word, tick, now, kind);
@@ -776,14 +802,14 @@ __attribute__((noinline)) static int slot_publish_slow(wc_dedup_t *d, _Atomic ui
                                                        uint64_t word, uint32_t tick, int64_t now,
                                                        int kind)
 {
-    const uint32_t cur = SLOT_REF(word);
+    const lap_t lap = lap_of(d, SLOT_REF(word));
     for (int attempt = 0; attempt < 64; attempt++) {
         uint64_t w[BUCKET_SLOTS];
         int victim = -1;
         bucket_load(b, w);
         /* the first empty slot, else the first whose tick says it expired */
         for (int i = 0; i < BUCKET_SLOTS; i++) {
-            if (!w[i] || slot_lapped(d, cur, w[i])) {
+            if (!w[i] || slot_lapped(lap, w[i])) {
                 victim = i;
                 break;
             }
@@ -828,7 +854,8 @@ __attribute__((noinline)) static int slot_publish_slow(wc_dedup_t *d, _Atomic ui
 
 /* ---- id claim (phase 1) ----------------------------------------------- */
 
-static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth);
+static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth,
+                           _Atomic uint64_t *own_b, uint64_t own_id);
 
 /* Evaluate the id conflict between X (xi, xg, id) and the record behind slot
  * word w. Returns a reference X loses to, or 0. Kills/helps as needed. */
@@ -847,7 +874,7 @@ static uint64_t id_conflict(wc_dedup_t *d, uint32_t xi, uint32_t xg, uint64_t id
             return REF_MAKE(ci, cg);
         if (ci < xi) {
             if (depth < MAX_DEPTH)
-                resolve_id(d, ci, cg, now, depth + 1);
+                resolve_id(d, ci, cg, now, depth + 1, NULL, 0);
         } else {
             uint64_t exp = c.st;
             cas_sc(&d->rec[ci].state, &exp, ST_MAKE(cg, S_ID_LOST, REF_MAKE(xi, xg)));
@@ -857,8 +884,11 @@ static uint64_t id_conflict(wc_dedup_t *d, uint32_t xi, uint32_t xg, uint64_t id
 }
 
 /* Resolve the id claim of record (xi, xg): returns its state once it is
- * no longer ID_TENT (ID_LOST, UNPUB or DUP), or 0 if it was recycled. */
-static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth)
+ * no longer ID_TENT (ID_LOST, UNPUB or DUP), or 0 if it was recycled.
+ * own_b: the record's id bucket and own_id its id if the caller (its
+ * owner) has them, else NULL (helpers read the id from the record). */
+static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth,
+                           _Atomic uint64_t *own_b, uint64_t own_id)
 {
     rec_t *x = &d->rec[xi];
     for (;;) {
@@ -867,10 +897,14 @@ static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now,
             return 0;
         if (ST_STATUS(st) != S_ID_TENT)
             return st;
-        uint64_t id = LD(&x->id_hash);
-        if (ST_GEN(LDSC(&x->state)) != xg)
-            return 0;
-        _Atomic uint64_t *b = id_bucket(d, id);
+        uint64_t id = own_id;
+        _Atomic uint64_t *b = own_b;
+        if (!b) {
+            id = LD(&x->id_hash);
+            if (ST_GEN(LDSC(&x->state)) != xg)
+                return 0;
+            b = id_bucket(d, id);
+        }
         uint32_t tag = id_tag(id);
         uint64_t lose = 0, ws[BUCKET_SLOTS];
         bucket_load(b, ws);
@@ -891,17 +925,18 @@ static uint64_t resolve_id(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now,
 /* ---- near claim (phase 2) --------------------------------------------- */
 
 static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth,
-                             const nkeys_t *own);
+                             const nkeys_t *own, const snap_t *own_s);
 
-/* Publish X's near slots (xseq: X's allocation sequence number); returns
- * where they went, 4 bits per band: slot + 1, or POS_NONE. */
-static uint64_t near_publish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xseq, uint32_t tick,
-                             int64_t now)
+/* Publish X's near slots (xseq: X's allocation sequence number, lap =
+ * lap_of_seq(d, xseq)); returns where they went, 4 bits per band: slot +
+ * 1, or POS_NONE. */
+static uint64_t near_publish(wc_dedup_t *d, const nkeys_t *nk, uint32_t xseq, lap_t lap,
+                             uint32_t tick, int64_t now)
 {
     uint64_t pos = 0;
     for (int b = 0; b < nk->n; b++) {
-        int p = slot_publish(d, nk->b[b], SLOT_MAKE(xseq, nk->tag[b], tick & TICK12), tick, now,
-                             nk->sim ? b : SK_TEXT);
+        int p = slot_publish(d, nk->b[b], SLOT_MAKE(xseq, nk->tag[b], tick & TICK12), lap, tick,
+                             now, nk->sim ? b : SK_TEXT);
         pos |= (uint64_t)(p >= 0 ? (unsigned)p + 1 : POS_NONE) << (4 * b);
     }
     return pos;
@@ -955,7 +990,7 @@ static int near_conflict(wc_dedup_t *d, uint32_t xi, uint32_t xg, const snap_t *
         if (ci < xi) {
             if (cs == S_UNPUB || depth >= MAX_DEPTH)
                 return -1; /* it scans after publishing and will see us */
-            resolve_near(d, ci, cg, now, depth + 1, NULL);
+            resolve_near(d, ci, cg, now, depth + 1, NULL, NULL);
         } else {
             uint64_t exp = c.st;
             cas_sc(&d->rec[ci].state, &exp, ST_MAKE(cg, S_DOOMED, REF_MAKE(xi, xg)));
@@ -964,12 +999,46 @@ static int near_conflict(wc_dedup_t *d, uint32_t xi, uint32_t xg, const snap_t *
     return -1;
 }
 
+/* Pass 1 of resolve_near (the lookup) over X's near buckets: the closest
+ * ORIG within k (*best, *best_h; *best_h = -1: an ORIG with X's own id)
+ * and the in-flight records within k (later). kk is a constant at each
+ * call site, so the prefilter's per-k code is chosen once per scan. */
+static inline __attribute__((always_inline)) void
+near_scan(const wc_dedup_t *d, const nkeys_t *nk, uint32_t xi, const snap_t *xs, int64_t now,
+          const int kk, uint64_t *best, int *best_h, uint32_t *later, int *nlater)
+{
+    for (int b = 0; b < nk->n && *best_h >= 0; b++) {
+        uint64_t ws[BUCKET_SLOTS];
+        bucket_load(nk->b[b], ws);
+        for (unsigned todo = prefilter_mask(ws, nk->tag[b], kk); todo; todo &= todo - 1) {
+            uint32_t ci = slot_idx(d, ws[__builtin_ctz(todo)]);
+            snap_t c;
+            int hd = ci == xi ? -1 : near_match(d, xs, ci, now, &c);
+            if (hd < 0)
+                continue;
+            unsigned cs = ST_STATUS(c.st);
+            if (cs == S_ORIG && c.id == xs->id) {
+                *best = REF_MAKE(ci, ST_GEN(c.st));
+                *best_h = -1;
+                break;
+            }
+            if (cs == S_ORIG && hd < *best_h) {
+                *best_h = hd;
+                *best = REF_MAKE(ci, ST_GEN(c.st));
+            } else if (cs == S_UNPUB || cs == S_NEAR_TENT) {
+                later[(*nlater)++] = ci;
+            }
+        }
+    }
+}
+
 /* Resolve the near claim of a record that won its id claim (UNPUB,
  * NEAR_TENT or DOOMED): returns its ORIG or DUP state, or 0 if recycled.
- * own: the record's near keys if the caller (its owner) already computed
- * them, else NULL (helpers derive them from the record). */
+ * own, own_s: the record's near keys and key fields (id, brand, near key,
+ * FL_SIM) if the caller (its owner) has them, else NULL (helpers derive
+ * them from the record). */
 static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t now, int depth,
-                             const nkeys_t *own)
+                             const nkeys_t *own, const snap_t *own_s)
 {
     rec_t *x = &d->rec[xi];
     for (;;) {
@@ -980,7 +1049,7 @@ static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t no
         if (s == S_DOOMED) {
             uint64_t w = ST_LINK(st), ws = 0, nst;
             if (depth < MAX_DEPTH)
-                ws = resolve_near(d, REF_IDX(w), REF_GEN(w), now, depth + 1, NULL);
+                ws = resolve_near(d, REF_IDX(w), REF_GEN(w), now, depth + 1, NULL, NULL);
             if (ws && ST_STATUS(ws) == S_ORIG)
                 nst = ST_MAKE(xg, S_DUP, w);
             else if (ws && ST_STATUS(ws) == S_DUP)
@@ -995,20 +1064,25 @@ static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t no
         }
         if (s != S_UNPUB && s != S_NEAR_TENT)
             return st;
-        snap_t xs;
-        if (!rec_snap(x, &xs))
-            return 0;
+        snap_t xsbuf;
+        const snap_t *xs = own_s;
+        if (!xs) {
+            if (!rec_snap(x, &xsbuf))
+                return 0;
+            xs = &xsbuf;
+        }
         nkeys_t nkbuf;
         const nkeys_t *nkp = own;
         if (!nkp) {
-            near_keys(d, xs.brand, xs.nk, (xs.meta & FL_SIM) != 0, &nkbuf);
+            near_keys(d, xs->brand, xs->nk, (xs->meta & FL_SIM) != 0, &nkbuf);
             nkp = &nkbuf;
         }
         const nkeys_t *const nk = nkp;
         if (s == S_UNPUB) {
             /* help a stalled owner: publishing twice only duplicates slots
              * (a seq read after recycling gives a stale slot: harmless) */
-            near_publish(d, nk, (uint32_t)LD(&x->seq), tick_of(d, now), now);
+            uint32_t xseq = (uint32_t)LD(&x->seq);
+            near_publish(d, nk, xseq, lap_of_seq(d, xseq), tick_of(d, now), now);
             cas_sc(&x->state, &st, ST_MAKE(xg, S_NEAR_TENT, 0));
             continue;
         }
@@ -1024,32 +1098,15 @@ static uint64_t resolve_near(wc_dedup_t *d, uint32_t xi, uint32_t xg, int64_t no
         const int kk = nk->sim ? d->k : 0;
         uint32_t later[NB_MAX * BUCKET_SLOTS];
         int nlater = 0;
-        for (int b = 0; b < nk->n && best_h >= 0; b++) {
-            uint64_t ws[BUCKET_SLOTS];
-            bucket_load(nk->b[b], ws);
-            for (unsigned todo = prefilter_mask(ws, nk->tag[b], kk); todo; todo &= todo - 1) {
-                uint32_t ci = slot_idx(d, ws[__builtin_ctz(todo)]);
-                snap_t c;
-                int hd = ci == xi ? -1 : near_match(d, &xs, ci, now, &c);
-                if (hd < 0)
-                    continue;
-                unsigned cs = ST_STATUS(c.st);
-                if (cs == S_ORIG && c.id == xs.id) {
-                    best = REF_MAKE(ci, ST_GEN(c.st));
-                    best_h = -1;
-                    break;
-                }
-                if (cs == S_ORIG && hd < best_h) {
-                    best_h = hd;
-                    best = REF_MAKE(ci, ST_GEN(c.st));
-                } else if (cs == S_UNPUB || cs == S_NEAR_TENT) {
-                    later[nlater++] = ci;
-                }
-            }
-        }
+        if (kk == 3) /* the default */
+            near_scan(d, nk, xi, xs, now, 3, &best, &best_h, later, &nlater);
+        else if (kk == 0) /* short texts, k = 0 */
+            near_scan(d, nk, xi, xs, now, 0, &best, &best_h, later, &nlater);
+        else
+            near_scan(d, nk, xi, xs, now, kk, &best, &best_h, later, &nlater);
         for (int i = 0; i < nlater && !best; i++) {
             uint64_t ref = 0;
-            int hd = near_conflict(d, xi, xg, &xs, later[i], now, depth, &ref);
+            int hd = near_conflict(d, xi, xg, xs, later[i], now, depth, &ref);
             if (hd >= 0 && hd < best_h) {
                 best_h = hd;
                 best = ref;
@@ -1246,7 +1303,7 @@ static bool result_holder(wc_dedup_t *d, const wc_dedup_key_t *k, uint32_t hi, c
     uint32_t hg = ST_GEN(h->st);
     uint64_t st = h->st;
     if (ST_STATUS(st) != S_ORIG && ST_STATUS(st) != S_DUP)
-        st = resolve_near(d, hi, hg, now, 0, NULL);
+        st = resolve_near(d, hi, hg, now, 0, NULL, NULL);
     if (!st)
         return false;
     uint64_t root_ref = ST_STATUS(st) == S_ORIG ? REF_MAKE(hi, hg) : ST_LINK(st);
@@ -1288,7 +1345,7 @@ static bool follow_holder(wc_dedup_t *d, uint64_t ref, int64_t now, uint32_t *hi
         if (cs == S_ID_LOST) {
             ref = ST_LINK(c.st);
         } else if (cs == S_ID_TENT) {
-            resolve_id(d, ci, REF_GEN(ref), now, 0);
+            resolve_id(d, ci, REF_GEN(ref), now, 0, NULL, 0);
         } else {
             *hi = ci;
             *hs = c;
@@ -1408,6 +1465,7 @@ wc_dedup_t *wc_dedup_create(const wc_dedup_config_t *cfg, char *errstr, size_t e
     d->tick_ms = WC_MAX((cfg->window_ms + 1023) / 1024, 1);
     d->window_ticks = (uint32_t)((cfg->window_ms + d->tick_ms - 1) / d->tick_ms);
     d->lap_age = d->cap + d->cap / 16;
+    d->lap_lim = (1u << 30) - d->lap_age - 1u;
     d->rec_bytes = l.rec_bytes;
     d->id_bytes = l.id_bytes;
     d->near_bytes = l.near_bytes;
@@ -1466,8 +1524,7 @@ static inline void plan_make(const wc_dedup_t *d, const wc_dedup_key_t *key, pla
 {
     near_keys(d, key->brand_hash, key->simhash_valid ? key->simhash : key->text_hash,
               key->simhash_valid != 0, &p->nk);
-    p->nk.bn[NB_MAX] = id_bucket_num(d, key->id_hash);
-    p->idb = d->id_slots + (uint64_t)p->nk.bn[NB_MAX] * BUCKET_SLOTS;
+    p->idb = id_bucket(d, key->id_hash);
 }
 
 static inline void plan_prefetch(const plan_t *p)
@@ -1477,8 +1534,8 @@ static inline void plan_prefetch(const plan_t *p)
         __builtin_prefetch(p->nk.b[b], 0, 3);
 }
 
-static int check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t *p,
-                         int64_t now_ms, wc_dedup_result_t *res);
+static void check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t *p, int64_t now,
+                          uint32_t tick, wc_dedup_result_t *res);
 
 void wc_dedup_prefetch(wc_dedup_t *d, const wc_dedup_key_t *key)
 {
@@ -1492,37 +1549,48 @@ int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_
     plan_t p;
     plan_make(d, key, &p);
     plan_prefetch(&p);
-    return check_planned(d, key, &p, now_ms, res);
+    tl_bind(d);
+    int64_t now = clock_advance(d, now_ms);
+    check_planned(d, key, &p, now, tick_of(d, now), res);
+    return 0;
 }
 
 #define BATCH_AHEAD 4
+#define BATCH_RING 8 /* > BATCH_AHEAD, a power of two */
 
 int wc_dedup_check_batch(wc_dedup_t *d, const wc_dedup_key_t *const *keys,
                          wc_dedup_result_t *const *res, size_t n, int64_t now_ms)
 {
-    plan_t ring[BATCH_AHEAD + 1];
+    if (!n)
+        return 0;
+    plan_t ring[BATCH_RING];
     size_t pre = WC_MIN(n, (size_t)BATCH_AHEAD);
     for (size_t i = 0; i < pre; i++) {
         plan_make(d, keys[i], &ring[i]);
         plan_prefetch(&ring[i]);
     }
+    /* the table clock and its tick once per batch (a 64-bit division):
+     * the same as per check, except that a clock advanced by another
+     * thread during the batch is seen from the next batch on */
+    tl_bind(d);
+    const int64_t now = clock_advance(d, now_ms);
+    const uint32_t tick = tick_of(d, now);
     for (size_t i = 0; i < n; i++) {
         if (i + BATCH_AHEAD < n) {
-            plan_t *q = &ring[(i + BATCH_AHEAD) % (BATCH_AHEAD + 1)];
+            plan_t *q = &ring[(i + BATCH_AHEAD) & (BATCH_RING - 1)];
             plan_make(d, keys[i + BATCH_AHEAD], q);
             plan_prefetch(q);
         }
-        check_planned(d, keys[i], &ring[i % (BATCH_AHEAD + 1)], now_ms, res[i]);
+        check_planned(d, keys[i], &ring[i & (BATCH_RING - 1)], now, tick, res[i]);
     }
     return 0;
 }
 
-static int check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t *p,
-                         int64_t now_ms, wc_dedup_result_t *res)
+/* now: the table clock (clock_advance), tick = tick_of(now); the caller
+ * has called tl_bind. */
+static void check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t *p, int64_t now,
+                          uint32_t tick, wc_dedup_result_t *res)
 {
-    int64_t now = clock_advance(d, now_ms);
-    uint32_t tick = tick_of(d, now);
-    tl_bind(d);
     bool sim = key->simhash_valid != 0;
     uint64_t nkey = sim ? key->simhash : key->text_hash;
     _Atomic uint64_t *idb = p->idb;
@@ -1537,11 +1605,11 @@ static int check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t 
         if (!id_lookup(d, idb, tag, key->id_hash, now, &hi, &h))
             break;
         if (ST_STATUS(h.st) == S_ID_TENT) {
-            resolve_id(d, hi, ST_GEN(h.st), now, 0);
+            resolve_id(d, hi, ST_GEN(h.st), now, 0, NULL, 0);
             continue;
         }
         if (result_holder(d, key, hi, &h, now, res))
-            return 0;
+            return;
     }
 
     /* 2. claim: a record for this id, published in the id index, then in
@@ -1551,20 +1619,25 @@ static int check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t 
      *    the lookup. */
     uint32_t gen, xseq, xi = rec_alloc(d, now, &gen, &xseq);
     rec_init(d, xi, gen, xseq, key, now, nkey, sim, 0);
-    slot_publish(d, idb, SLOT_MAKE(xseq, tag, tick & TICK12), tick, now, SK_ID);
-    uint64_t st = resolve_id(d, xi, gen, now, 0);
+    const lap_t lap = lap_of_seq(d, xseq);
+    slot_publish(d, idb, SLOT_MAKE(xseq, tag, tick & TICK12), lap, tick, now, SK_ID);
+    uint64_t st = resolve_id(d, xi, gen, now, 0, idb, key->id_hash);
     if (ST_STATUS(st) == S_ID_LOST) {
         uint32_t hi;
         snap_t h;
         if (!follow_holder(d, ST_LINK(st), now, &hi, &h) || !result_holder(d, key, hi, &h, now, res))
             result_lost(key, res);
-        return 0;
+        return;
     }
     if (ST_STATUS(st) == S_UNPUB) {
-        uint64_t npos = near_publish(d, nk, xseq, tick, now);
+        uint64_t npos = near_publish(d, nk, xseq, lap, tick, now);
         uint64_t exp = st;
         cas_sc(&d->rec[xi].state, &exp, ST_MAKE(gen, S_NEAR_TENT, 0));
-        st = resolve_near(d, xi, gen, now, 0, nk);
+        const snap_t xs = {.id = key->id_hash,
+                           .brand = key->brand_hash,
+                           .nk = nkey,
+                           .meta = sim ? FL_SIM : 0u};
+        st = resolve_near(d, xi, gen, now, 0, nk, &xs);
         if (ST_STATUS(st) == S_DUP) {
             /* a near-copy: its near slots are dead (it is final and not an
              * original), empty them now, or later copies of a campaign
@@ -1573,9 +1646,8 @@ static int check_planned(wc_dedup_t *d, const wc_dedup_key_t *key, const plan_t 
         }
     }
     if (ST_STATUS(st) == S_DUP && result_near(d, key, ST_LINK(st), res))
-        return 0;
+        return;
     result_new(key, res);
-    return 0;
 }
 
 /* ---- keys and SimHash ------------------------------------------------- */
