@@ -383,6 +383,16 @@ static int eos_begin(wc_app_t *app)
     return EOS_DONE;
 }
 
+/* rd_kafka_seek_partitions() timeout. librdkafka before 2.1.0 reads it as
+ * microseconds (fixed upstream by confluentinc/librdkafka#4230): the 2,000 ms
+ * of kafka.transaction.call.timeout.ms were 2 ms there, and seeks still queued
+ * then came back as "timed out" with ERR__IN_PROGRESS per partition (it.eos
+ * saw it after an abort: the rewind "failed" and the daemon exited). */
+static int app_seek_timeout_ms(int ms)
+{
+    return rd_kafka_version() < 0x02010000 ? ms * 1000 : ms;
+}
+
 /* Seek every partition with a known position back to the end of the last
  * committed transaction and restart its tracker there. @locality main */
 static int eos_rewind(wc_app_t *app)
@@ -400,7 +410,8 @@ static int eos_rewind(wc_app_t *app)
     int rc = 0;
     if (l->cnt) {
         rd_kafka_error_t *e =
-            rd_kafka_seek_partitions(app->consumer, l, app->cfg->transaction_call_timeout_ms);
+            rd_kafka_seek_partitions(app->consumer, l,
+                                     app_seek_timeout_ms(app->cfg->transaction_call_timeout_ms));
         if (e) {
             wc_err("kafka", "exactly-once: rewind of %d partition(s): %s", l->cnt,
                    rd_kafka_error_string(e));
@@ -798,7 +809,7 @@ static void app_poll_blocked(wc_app_t *app)
         rd_kafka_message_destroy(msg);
     }
     if (l->cnt) {
-        rd_kafka_error_t *e = rd_kafka_seek_partitions(app->consumer, l, 1000);
+        rd_kafka_error_t *e = rd_kafka_seek_partitions(app->consumer, l, app_seek_timeout_ms(1000));
         if (e) {
             wc_warn("kafka", "rewind of %d paused partition(s): %s", l->cnt,
                     rd_kafka_error_string(e));
