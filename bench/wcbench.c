@@ -21,7 +21,12 @@
  * on this process's monotonic clock, so no clock skew is involved. An
  * output that arrives before its delivery report was seen waits in a small
  * pending list. Inputs for which no output is expected (exact
- * redeliveries, which webcared drops) carry a flag in their slot.
+ * redeliveries, which webcared drops) carry a flag in their slot. A slot
+ * also holds its offset's lap of the ring (offset >> WCB_SLOT_BITS): a
+ * 4-partition topic goes round the ring within a run, and an output that
+ * beat its delivery report must not take the value a redelivery one lap
+ * earlier left there (that showed up as one "unexpected" output plus one
+ * "missing" input).
  *
  * Rates: "out" counts outputs matched to an input (one per input, except
  * exact redeliveries), per second of consumption. The result window is
@@ -111,7 +116,7 @@ typedef struct bench {
     uint64_t t0_ns;
     rd_kafka_t *prod, *cons;
     int nparts;
-    _Atomic uint32_t *slots; /* nparts << WCB_SLOT_BITS */
+    _Atomic uint64_t *slots; /* nparts << WCB_SLOT_BITS: lap << 32 | value */
 
     /* producer side (main thread writes, collector reads) */
     _Atomic uint64_t produced, produced_expected, acked, acked_expected, dr_failed;
@@ -284,11 +289,30 @@ static uint64_t redis_total_commands(bench_t *b)
 /* ------------------------------------------------------------------ */
 /* producer side                                                        */
 
-static _Atomic uint32_t *slot_of(bench_t *b, int32_t partition, int64_t offset)
+static _Atomic uint64_t *slot_of(bench_t *b, int32_t partition, int64_t offset)
 {
     if (partition < 0 || partition >= b->nparts || offset < 0)
         return NULL;
     return &b->slots[((size_t)partition << WCB_SLOT_BITS) | ((uint64_t)offset & WCB_SLOT_MASK)];
+}
+
+/* The lap of the slot ring an offset is in, never 0 (0 = empty slot). */
+static uint64_t slot_lap(int64_t offset)
+{
+    return (((uint64_t)offset >> WCB_SLOT_BITS) + 1) << 32;
+}
+
+/* Take the value the delivery report of (this slot's) offset left, or 0
+ * when it has not been seen yet (an empty slot or one of an earlier lap). */
+static uint32_t slot_take(_Atomic uint64_t *s, int64_t offset)
+{
+    uint64_t cur = atomic_load_explicit(s, memory_order_acquire);
+    while (cur && (cur & ~0xffffffffULL) == slot_lap(offset)) {
+        if (atomic_compare_exchange_weak_explicit(s, &cur, 0, memory_order_acq_rel,
+                                                  memory_order_acquire))
+            return (uint32_t)cur;
+    }
+    return 0;
 }
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -302,9 +326,9 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
     if (!v) /* responses */
         return;
-    _Atomic uint32_t *s = slot_of(b, m->partition, m->offset);
+    _Atomic uint64_t *s = slot_of(b, m->partition, m->offset);
     if (s)
-        atomic_store_explicit(s, v, memory_order_release);
+        atomic_store_explicit(s, slot_lap(m->offset) | v, memory_order_release);
     atomic_fetch_add_explicit(&b->acked, 1, memory_order_relaxed);
     if (!(v & WCB_NO_OUTPUT) || b->o.expect_all)
         atomic_fetch_add_explicit(&b->acked_expected, 1, memory_order_relaxed);
@@ -466,12 +490,12 @@ static void record(bench_t *b, uint32_t v, uint64_t recv_us)
 
 static void try_match(bench_t *b, int32_t part, int64_t off, uint64_t recv_us)
 {
-    _Atomic uint32_t *s = slot_of(b, part, off);
+    _Atomic uint64_t *s = slot_of(b, part, off);
     if (!s) {
         b->foreign++;
         return;
     }
-    uint32_t v = atomic_exchange_explicit(s, 0, memory_order_acq_rel);
+    uint32_t v = slot_take(s, off);
     if (v) {
         record(b, v, recv_us);
         return;
@@ -488,8 +512,8 @@ static void retry_pending(bench_t *b, uint64_t now_us, bool final)
     size_t keep = 0;
     for (size_t i = 0; i < b->npending; i++) {
         pending_t *p = &b->pending[i];
-        _Atomic uint32_t *s = slot_of(b, p->partition, p->offset);
-        uint32_t v = atomic_exchange_explicit(s, 0, memory_order_acq_rel);
+        _Atomic uint64_t *s = slot_of(b, p->partition, p->offset);
+        uint32_t v = slot_take(s, p->offset);
         if (v)
             record(b, v, p->recv_us);
         else if (final || now_us - p->recv_us > 10000000)
