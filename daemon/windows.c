@@ -62,7 +62,6 @@ typedef struct brand {
     char *name;           /* owned */
     wc_wref_t *refs;
     size_t n, cap;
-    size_t sent_n;        /* events in the call in flight (n may shrink on "split") */
     int state;            /* 0 pending, 1 sent, 2 done */
     struct wc_windows *win;
 } brand_t;
@@ -87,14 +86,6 @@ typedef struct alert_out {
 /* Backlog (events) at which the next flush starts at once, not at the tick
  * (a memory bound; below it flushes are paced by the tick: see apply_cb). */
 #define WC_WINDOW_EAGER_EVENTS 65536
-/* Events in wc_apply calls in flight at once (a call larger than this goes
- * alone). Redis runs one script at a time: a flush sent as one pipeline of
- * every brand's call kept it busy for the sum of them (6 brands x ~5 ms at
- * 22 k mentions/s), and the workers' synchronous dedup claims waited behind
- * the whole burst (bench p99 +35 ms over the passthrough). One large call at
- * a time lets a claim in between two calls; small calls (idle sweeps, quiet
- * brands) still go together. */
-#define WC_WINDOW_INFLIGHT_EVENTS 512
 
 struct wc_windows {
     wc_app_t *app;
@@ -106,7 +97,6 @@ struct wc_windows {
     brand_t *brands;
     size_t nbrands, capbrands;
     int outstanding;
-    size_t outstanding_events; /* sum of sent_n of the calls in flight */
     uint64_t pending_events;
     ev_timer timer;
     int lib_state;        /* 0 not loaded, 1 loading, 2 loaded */
@@ -550,7 +540,6 @@ static void release_ref(wc_windows_t *win, const wc_wref_t *r)
 }
 
 static void flush_send(wc_windows_t *win, brand_t *b);
-static void flush_send_more(wc_windows_t *win);
 
 static void flush_finish(wc_windows_t *win)
 {
@@ -579,7 +568,6 @@ static void apply_cb(wc_redis_t *r, redisReply *reply, void *priv)
     wc_windows_t *win = b->win;
     (void)r;
     win->outstanding--;
-    win->outstanding_events -= b->sent_n;
     b->state = 0;
     if (!reply) {
         WC_METRIC_INC(win->app->m_main, WC_M_REDIS_ERRORS);
@@ -611,7 +599,6 @@ static void apply_cb(wc_redis_t *r, redisReply *reply, void *priv)
                    "replayed events dropped", ck, applied, b->n - keep);
             b->n = keep;
             flush_send(win, b);
-            flush_send_more(win);
             return;
         }
         if (!strcmp(st, "ok")) {
@@ -629,8 +616,6 @@ static void apply_cb(wc_redis_t *r, redisReply *reply, void *priv)
                 release_ref(win, &b->refs[i]);
             b->state = 2;
             WC_METRIC_INC(win->app->m_main, WC_M_WINDOW_FLUSHES);
-            /* Only after a success: failed calls wait for the next tick. */
-            flush_send_more(win);
         }
     }
     if (!win->outstanding) {
@@ -697,23 +682,7 @@ static void flush_send(wc_windows_t *win, brand_t *b)
         return;
     if (!wc_redis_command_argv(win->app->redis, apply_cb, b, (int)argc, win->argv, win->argvlen)) {
         b->state = 1;
-        b->sent_n = b->n;
         win->outstanding++;
-        win->outstanding_events += b->n;
-    }
-}
-
-/* Send the flush's pending brand calls while they fit the in-flight budget
- * (at least one call when none is in flight). */
-static void flush_send_more(wc_windows_t *win)
-{
-    for (size_t i = 0; i < win->nbrands; i++) {
-        brand_t *b = &win->brands[i];
-        if (b->state != 0)
-            continue;
-        if (win->outstanding && win->outstanding_events + b->n > WC_WINDOW_INFLIGHT_EVENTS)
-            return;
-        flush_send(win, b);
     }
 }
 
@@ -813,7 +782,9 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
         win->tick_missed = true;
     if (!win->in_flush || win->outstanding)
         return;
-    flush_send_more(win);
+    for (size_t i = 0; i < win->nbrands; i++)
+        if (win->brands[i].state == 0)
+            flush_send(win, &win->brands[i]);
 }
 
 /* ------------------------------------------------------------------ */
