@@ -33,7 +33,8 @@ static const char *const texts_nl[] = {
     "Top geholpen door jullie servicedesk, dank jullie wel! \xf0\x9f\x91\x8d",
     "Hoe kan ik mijn abonnement opzeggen? Kan het ook online?",
     "Monteur kwam keurig op tijd, alles werkt weer. Chapeau!",
-    "Waarom staat er een bedrag van \xe2\x82\xac" "49,95 op mijn factuur?\\nIk heb niets besteld.",
+    ("Waarom staat er een bedrag van \xe2\x82\xac" /* split: \xac4 would be one escape */
+     "49,95 op mijn factuur?\\nIk heb niets besteld."),
     "Alweer storing in Utrecht \xf0\x9f\x98\xa1 dit is de derde keer deze maand",
     "Zijn jullie winkels op zondag open? \\\"Koopzondag\\\" staat nergens vermeld.",
     "Bestelling 12345 is zoek, track & trace zegt al een week \\\"onderweg\\\".",
