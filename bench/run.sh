@@ -22,6 +22,7 @@
 #                [--phases pt,max,half,pthalf] [--rate R] [--out DIR]
 #                [--linger-ms MS] [--fetch-wait-ms MS]
 #                [--producer-conf K=V]... [--consumer-conf K=V]...
+#                [--daemon-conf K=V]...
 #
 #   --short       30 s measurement windows (default)
 #   --long        300 s windows (the 5-minute run at full rate of the issue)
@@ -41,6 +42,14 @@
 #                 mock holds an empty fetch for all of it)
 #   --producer-conf K=V / --consumer-conf K=V  any other librdkafka property
 #                 for every producer / consumer of every phase (repeatable)
+#   --daemon-conf K=V  any other webcared setting (docs/CONFIGURATION.md),
+#                 appended to the webcared.conf of the webcared phases
+#                 (repeatable; e.g. window.flush.ms=100 for an A/B run)
+#
+# Each webcared phase also saves the daemon's /metrics at the start of the
+# measurement window (<phase>-metrics-start.txt) next to the one at the end,
+# and prints where a mention's time went in the window (the spans of
+# webcared_latency_seconds, bench/spans.py).
 #
 # Environment: BENCH_BUILD_DIR (default <source>/build-bench), WC_KEEP=1 keeps
 # the work dir with the cluster/daemon logs. Everything started here is
@@ -50,7 +59,7 @@ cd "$(dirname "$0")/.."
 SRC=$PWD
 DURATION=30 WARMUP=8 PARTS=4 WORKERS=0 MAX_LAG=25000 BUILD=1 OUT="" PHASES=pt,max,half,pthalf
 RATE=0 LINGER=5 FETCH_WAIT=10
-PCONF=() CCONF=()
+PCONF=() CCONF=() DCONF=()
 BUILD_DIR=${BENCH_BUILD_DIR:-$SRC/build-bench}
 MODE=short
 while (($#)); do
@@ -70,8 +79,9 @@ while (($#)); do
     --fetch-wait-ms) FETCH_WAIT=$2; shift 2 ;;
     --producer-conf) PCONF+=("$2"); shift 2 ;;
     --consumer-conf) CCONF+=("$2"); shift 2 ;;
+    --daemon-conf) DCONF+=("$2"); shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,47p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,56p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -205,6 +215,10 @@ topic.input = mentions
 EOF
 for kv in ${PCONF[@]+"${PCONF[@]}"}; do echo "kafka.producer.${kv%%=*} = ${kv#*=}"; done >>"$WC_WORK/webcared.conf"
 for kv in ${CCONF[@]+"${CCONF[@]}"}; do echo "kafka.consumer.${kv%%=*} = ${kv#*=}"; done >>"$WC_WORK/webcared.conf"
+if ((${#DCONF[@]})); then
+    echo "# bench/run.sh --daemon-conf" >>"$WC_WORK/webcared.conf"
+    for kv in "${DCONF[@]}"; do echo "${kv%%=*} = ${kv#*=}"; done >>"$WC_WORK/webcared.conf"
+fi
 cp "$WC_WORK/webcared.conf" "$RES/webcared.conf"
 
 DAEMON_RC=0
@@ -215,9 +229,19 @@ start_webcared() {
     wc_daemon_wait_ready "$HTTP_PORT" 60
 }
 
+# /metrics at the start of the measurement window (webcared-bench starts
+# counting after --warmup s), for the spans of the window alone
+scrape_at_window_start() { # phase label
+    (sleep "$WARMUP"; curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" >"$RES/$1-metrics-start.txt" || true) &
+}
+
 stop_webcared() { # phase label
     local rc=0
     curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" >"$RES/$1-metrics.txt" || true
+    if [[ -s "$RES/$1-metrics-start.txt" ]]; then
+        "$WC_PYTHON" "$SRC/bench/spans.py" "$RES/$1-metrics-start.txt" "$RES/$1-metrics.txt" \
+            >"$RES/$1-spans.txt" 2>&1 && sed "s/^/  $1 /" "$RES/$1-spans.txt" >&2 || true
+    fi
     wc_daemon_stop webcared 30 || rc=$?
     cp "$WC_DAEMON_LOG" "$RES/$1-webcared.log" 2>/dev/null || true
     ((rc == 0)) || DAEMON_RC=$rc
@@ -227,6 +251,7 @@ if has_phase max; then
     fresh_env
     start_webcared
     wc_log "phase max: webcared, flat out, ${DURATION}s"
+    scrape_at_window_start webcared-max
     run_bench webcared-max --input mentions --outputs "$OUT_TOPICS" --responses responses \
         --flat --max-lag "$MAX_LAG" --seed 42 --watch "processor:$WC_DAEMON_PID"
     stop_webcared webcared-max
@@ -246,6 +271,7 @@ if has_phase half; then
     fresh_env
     start_webcared
     wc_log "phase half: webcared at 50 % of max = $HALF/s, ${DURATION}s"
+    scrape_at_window_start webcared-half
     run_bench webcared-half --input mentions --outputs "$OUT_TOPICS" --responses responses \
         --rate "$HALF" --seed 43 --watch "processor:$WC_DAEMON_PID"
     stop_webcared webcared-half

@@ -857,6 +857,7 @@ static void consume_some(wc_app_t *app)
         ssize_t n = rd_kafka_consume_batch_queue(app->cq, 0, app->cbatch, app->consume_batch);
         if (n <= 0)
             return;
+        int64_t now_ns = wc_mono_ns(), now_wall_ms = wc_now_ms();
         for (ssize_t i = 0; i < n; i++) {
             rd_kafka_message_t *msg = app->cbatch[i];
             if (msg->err) {
@@ -879,6 +880,11 @@ static void consume_some(wc_app_t *app)
                 continue;
             }
             te->ref = msg;
+            te->t_ns = now_ns;
+            rd_kafka_timestamp_type_t tst;
+            int64_t ts = rd_kafka_message_timestamp(msg, &tst);
+            if (tst == RD_KAFKA_TIMESTAMP_CREATE_TIME && ts > 0)
+                wc_metrics_latency(app->m_main, WC_SPAN_FETCH, (now_wall_ms - ts) * 1000, 1);
             if (eos.on)
                 eos_note_consumed(t, msg->partition, msg->offset);
             int w = msg->partition % app->nworkers;

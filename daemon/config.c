@@ -138,6 +138,11 @@ static const conf_prop_t props[] = {
      "Aggregate mentions into Redis windows (clusters, escalations, SLA, stats). Off: cases only."},
     {"window.flush.ms", CT_INT, OFF(window_flush_ms), 10, 60000, "200", NULL, false, false,
      "Flush interval of the in-process window aggregation to Redis (one call per brand per flush)."},
+    {"window.call.max.events", CT_INT, OFF(window_call_max_events), 0, 1000000, "0", NULL, false, false,
+     "Events per window call (FCALL wc_apply) at most; a brand's larger flush goes as several calls "
+     "in order. Calls are sent one at a time and Redis runs one function at a time, so this bounds how "
+     "long the workers' dedup claims wait behind a call, at ~17 Redis commands per extra call "
+     "(docs/WINDOWS.md). 0: one call per brand and flush."},
     {"window.sweep.ms", CT_INT, OFF(window_sweep_ms), 100, 600000, "5000", NULL, false, false,
      "Idle brands are re-evaluated (SLA clocks, open clusters) at this interval."},
     {"cluster.window.s", CT_INT, OFF(cluster_window_s), 60, 86400, "600", NULL, false, false,

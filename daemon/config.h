@@ -83,6 +83,7 @@ typedef struct wc_config {
     /* windows */
     bool window_enabled;
     int window_flush_ms;
+    int window_call_max_events;
     int window_sweep_ms;
     int cluster_window_s;
     int cluster_baseline_s;

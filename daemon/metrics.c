@@ -41,7 +41,7 @@ static const struct {
     [WC_M_DEDUP_REMOTE_ERRORS] = {"webcared_dedup_remote_errors_total", "Failed Redis dedup claims (the local result was used: a duplicate may pass, nothing is lost)."},
     [WC_M_DEDUP_REMOTE_COMMANDS] = {"webcared_dedup_remote_commands_total", "Redis dedup claim commands (one per worker batch and brand)."},
     [WC_M_ALERTS] = {"webcared_alerts_total", "Alert events (clusters, escalations, SLA) produced from the Redis windows."},
-    [WC_M_WINDOW_FLUSHES] = {"webcared_window_flushes_total", "Window flushes (one Redis call per brand) applied."},
+    [WC_M_WINDOW_FLUSHES] = {"webcared_window_flushes_total", "Window calls (FCALL wc_apply: per brand and flush, a large flush in several) applied."},
 };
 
 static const char *const stage_names[WC_STAGE__COUNT] = {"decode", "classify", "dedup", "emit"};
@@ -60,6 +60,26 @@ void wc_metrics_stage(wc_metrics_shard_t *s, wc_stage_t st, uint64_t total_ns, u
     wc_metric_add(&s->stage_bucket[st][b], n);
     wc_metric_add(&s->stage_sum_ns[st], total_ns);
     wc_metric_add(&s->stage_count[st], n);
+}
+
+static const char *const span_names[WC_SPAN__COUNT] = {"fetch", "queue", "claim",
+                                                        "worker", "delivered", "window"};
+static const uint32_t wc_lat_bounds_us[WC_LAT_BUCKETS] = {
+    250, 500, 1000, 2000, 3000, 5000, 7500, 10000, 15000, 20000, 30000, 50000,
+    75000, 100000, 200000, 500000, 1000000, 5000000};
+
+void wc_metrics_latency(wc_metrics_shard_t *s, wc_span_t sp, int64_t us, uint64_t n)
+{
+    if (!n)
+        return;
+    if (us < 0)
+        us = 0; /* "fetch" compares two wall clocks */
+    int b = 0;
+    while (b < WC_LAT_BUCKETS && (uint64_t)us > wc_lat_bounds_us[b])
+        b++;
+    wc_metric_add(&s->lat_bucket[sp][b], n);
+    wc_metric_add(&s->lat_sum_us[sp], (uint64_t)us * n);
+    wc_metric_add(&s->lat_count[sp], n);
 }
 
 wc_metrics_t *wc_metrics_create(int nshards)
@@ -177,6 +197,31 @@ char *wc_metrics_render(const wc_metrics_t *m, const wc_metrics_gauges_t *g, siz
         sb_printf(&b, "webcared_stage_seconds_count{stage=\"%s\"} %llu\n", stage_names[s],
                   (unsigned long long)sum_at(m, offsetof(wc_metrics_shard_t, stage_count) +
                                                     sizeof(uint64_t) * (size_t)s));
+    }
+    sb_printf(&b, "# HELP webcared_latency_seconds Where a mention's time goes, per mention: "
+                  "fetch = Kafka CreateTime to consumed, queue = consumed to worker batch start, "
+                  "claim = Redis dedup claim round trip, worker = consumed to outputs produced, "
+                  "delivered = consumed to output acknowledged, window = window call round trip.\n"
+                  "# TYPE webcared_latency_seconds histogram\n");
+    for (int sp = 0; sp < WC_SPAN__COUNT; sp++) {
+        uint64_t cum = 0;
+        for (int k = 0; k <= WC_LAT_BUCKETS; k++) {
+            cum += sum_at(m, offsetof(wc_metrics_shard_t, lat_bucket) +
+                                 sizeof(uint64_t) * ((size_t)sp * (WC_LAT_BUCKETS + 1) + (size_t)k));
+            if (k < WC_LAT_BUCKETS)
+                sb_printf(&b, "webcared_latency_seconds_bucket{span=\"%s\",le=\"%.6f\"} %llu\n",
+                          span_names[sp], (double)wc_lat_bounds_us[k] / 1e6,
+                          (unsigned long long)cum);
+            else
+                sb_printf(&b, "webcared_latency_seconds_bucket{span=\"%s\",le=\"+Inf\"} %llu\n",
+                          span_names[sp], (unsigned long long)cum);
+        }
+        sb_printf(&b, "webcared_latency_seconds_sum{span=\"%s\"} %.6f\n", span_names[sp],
+                  (double)sum_at(m, offsetof(wc_metrics_shard_t, lat_sum_us) +
+                                        sizeof(uint64_t) * (size_t)sp) / 1e6);
+        sb_printf(&b, "webcared_latency_seconds_count{span=\"%s\"} %llu\n", span_names[sp],
+                  (unsigned long long)sum_at(m, offsetof(wc_metrics_shard_t, lat_count) +
+                                                    sizeof(uint64_t) * (size_t)sp));
     }
     sb_printf(&b,
               "# HELP webcared_inflight Input messages consumed but not yet fully acknowledged.\n"

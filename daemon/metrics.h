@@ -53,6 +53,21 @@ typedef enum wc_stage {
 
 #define WC_HIST_BUCKETS 16 /* upper bounds in ns: 125,250,...,4096000 (x2), +Inf */
 
+/* Where a mention's time goes, per mention (not batch averages): histogram
+ * webcared_latency_seconds{span=...}. All spans but "fetch" are measured on
+ * the monotonic clock from the moment the main thread consumed the input. */
+typedef enum wc_span {
+    WC_SPAN_FETCH = 0, /* Kafka CreateTime of the input -> consumed (wall clocks, ms) */
+    WC_SPAN_QUEUE,     /* consumed -> its worker batch starts */
+    WC_SPAN_CLAIM,     /* the Redis dedup claim round trip of its batch */
+    WC_SPAN_WORKER,    /* consumed -> its outputs handed to the producer */
+    WC_SPAN_DELIVERED, /* consumed -> an output acknowledged by Kafka (per output) */
+    WC_SPAN_WINDOW,    /* a window call (FCALL wc_apply), sent -> reply, per mention in it */
+    WC_SPAN__COUNT
+} wc_span_t;
+
+#define WC_LAT_BUCKETS 18 /* upper bounds in µs: see wc_lat_bounds_us in metrics.c, +Inf */
+
 typedef struct wc_metrics_shard {
     _Alignas(WC_CACHELINE) _Atomic uint64_t c[WC_M__COUNT];
     _Atomic uint64_t dlq[WC_DLQ__COUNT];
@@ -60,6 +75,9 @@ typedef struct wc_metrics_shard {
     _Atomic uint64_t stage_bucket[WC_STAGE__COUNT][WC_HIST_BUCKETS + 1];
     _Atomic uint64_t stage_sum_ns[WC_STAGE__COUNT];
     _Atomic uint64_t stage_count[WC_STAGE__COUNT];
+    _Atomic uint64_t lat_bucket[WC_SPAN__COUNT][WC_LAT_BUCKETS + 1];
+    _Atomic uint64_t lat_sum_us[WC_SPAN__COUNT];
+    _Atomic uint64_t lat_count[WC_SPAN__COUNT];
 } wc_metrics_shard_t;
 
 static inline void wc_metric_add(_Atomic uint64_t *c, uint64_t n)
@@ -74,6 +92,10 @@ static inline void wc_metric_add(_Atomic uint64_t *c, uint64_t n)
 /* Record n mentions that took total_ns together in a stage (per-mention
  * average goes into the histogram, weighted by n). @locality shard owner */
 void wc_metrics_stage(wc_metrics_shard_t *s, wc_stage_t st, uint64_t total_ns, uint64_t n);
+
+/* Record n mentions that each took us microseconds in a span.
+ * @locality shard owner */
+void wc_metrics_latency(wc_metrics_shard_t *s, wc_span_t sp, int64_t us, uint64_t n);
 
 typedef struct wc_metrics wc_metrics_t;
 wc_metrics_t *wc_metrics_create(int nshards);

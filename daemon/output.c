@@ -603,6 +603,8 @@ void wc_output_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     if (WC_LIKELY(!derr)) {
         WC_METRIC_INC(app->m_main, WC_M_PRODUCED);
         atomic_store_explicit(&app->kafka_up, 1, memory_order_relaxed);
+        if (te->t_ns)
+            wc_metrics_latency(app->m_main, WC_SPAN_DELIVERED, (wc_mono_ns() - te->t_ns) / 1000, 1);
         wc_track_release(te);
         if (te->topic == WC_TRACK_TOPIC_ALERT) {
             if (!eos.on)

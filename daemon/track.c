@@ -162,6 +162,7 @@ wc_track_entry_t *wc_ptrack_add(wc_track_t *t, wc_ptrack_t *pt, int64_t offset)
     e->partition = pt->partition;
     e->offset = offset;
     e->topic = t->topic;
+    e->t_ns = 0;
     pt->inflight++;
     t->inflight++;
     return e;

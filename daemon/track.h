@@ -33,6 +33,7 @@ typedef struct wc_track_entry {
     int64_t offset;
     void *ref;     /* the consumed message while it is being processed (owner: worker) */
     int32_t topic; /* caller's topic index (the tracker is per topic) */
+    int64_t t_ns;  /* wc_mono_ns() when consumed (0: not an input, e.g. an alert) */
 } wc_track_entry_t;
 
 typedef struct wc_track wc_track_t;

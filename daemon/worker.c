@@ -340,7 +340,9 @@ static void worker_remote_claims(wc_worker_t *w, size_t n, int64_t now_ms)
     wc_dedup_remote_stats_t st;
     wc_dedup_remote_stats(w->remote, &st);
     before = st.commands;
+    int64_t t0 = wc_mono_ns();
     int rc = wc_dedup_remote_claim(w->remote, w->claims, n, now_ms, err, sizeof(err));
+    wc_metrics_latency(w->ms, WC_SPAN_CLAIM, (wc_mono_ns() - t0) / 1000, n);
     wc_dedup_remote_stats(w->remote, &st);
     WC_METRIC_ADD(w->ms, WC_M_DEDUP_REMOTE_COMMANDS, st.commands - before);
     if (rc) {
@@ -522,12 +524,19 @@ static void worker_batch(wc_worker_t *w, size_t n)
 
     wc_arena_reset(&w->arena);
     WC_METRIC_ADD(w->ms, WC_M_CONSUMED, n);
+    int64_t t_start = wc_mono_ns();
+    for (size_t i = 0; i < n; i++)
+        if (w->jobs[i]->t_ns)
+            wc_metrics_latency(w->ms, WC_SPAN_QUEUE, (t_start - w->jobs[i]->t_ns) / 1000, 1);
     n = worker_responses(w, n);
     worker_decode_classify(w, rules, n, now_ms);
     worker_emit(w, rules, n, now_ms);
 
+    int64_t t_end = wc_mono_ns();
     for (size_t i = 0; i < n; i++) {
         wc_job_t *job = w->jobs[i];
+        if (job->t_ns)
+            wc_metrics_latency(w->ms, WC_SPAN_WORKER, (t_end - job->t_ns) / 1000, 1);
         rd_kafka_message_destroy(job->ref);
         job->ref = NULL;
         wc_track_release(job);

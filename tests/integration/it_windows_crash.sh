@@ -26,8 +26,12 @@ head -n $((N - NB)) "$WC_WORK/in.jsonl" >"$WC_WORK/in_a.jsonl"
 tail -n $NB "$WC_WORK/in.jsonl" >"$WC_WORK/in_b.jsonl"
 "$(wc_bin webcared)" classify --rules "$WC_SOURCE_DIR/rules" <"$WC_WORK/in.jsonl" >"$WC_WORK/truth_cases.jsonl"
 
+# window.call.max.events 64 (default 512): a brand's flush (~300 events at
+# this rate) goes as several calls in order, so the exact counts also cover
+# the split calls and a replay straddling them.
 ARGS=(--brokers "$WC_BOOTSTRAP" --redis "$WC_REDIS" --workers 2 -o kafka.group.id=it-wcrash
     -o stats.interval.s=86400 -o redis.timeout.ms=1000
+    -o window.call.max.events="${WC_IT_CALL_MAX_EVENTS:-64}"
     -o kafka.consumer.session.timeout.ms=6000 -o kafka.consumer.heartbeat.interval.ms=500)
 P1=$(wc_free_port)
 wc_daemon_start "${ARGS[@]}" --http-port "$P1"

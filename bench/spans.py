@@ -1,0 +1,78 @@
+#!/usr/bin/env python3
+"""spans.py - where a mention's time went between two /metrics scrapes.
+
+    bench/spans.py START.txt END.txt     (two scrapes of webcared's /metrics)
+    bench/spans.py END.txt               (everything since the daemon started)
+
+Reads the histogram webcared_latency_seconds{span=...} (daemon/metrics.h,
+wc_span_t), subtracts START from END and prints per span the count, mean and
+the percentiles as the upper bound of the bucket they fall in (never
+understated; the buckets are coarse: 250 us ... 5 s, see metrics.c).
+
+Spans (all per mention, measured by the daemon):
+  fetch      Kafka CreateTime of the input -> consumed by the main thread
+             (two wall clocks: the producer's and the daemon's; same host here)
+  queue      consumed -> the worker batch holding it starts
+  claim      the Redis dedup claim round trip of its batch (mentions claimed)
+  worker     consumed -> all its outputs handed to the producer
+  delivered  consumed -> an output acknowledged by Kafka (per output)
+  window     the window call (FCALL wc_apply) carrying it, sent -> reply
+"""
+import re
+import sys
+
+LINE = re.compile(r'^webcared_latency_seconds_(bucket|sum|count)\{span="(\w+)"(?:,le="([^"]+)")?\} (\S+)$')
+
+
+def load(path):
+    h = {}
+    with open(path) as f:
+        for line in f:
+            m = LINE.match(line.strip())
+            if not m:
+                continue
+            kind, span, le, val = m.groups()
+            e = h.setdefault(span, {"buckets": [], "sum": 0.0, "count": 0})
+            if kind == "bucket":
+                e["buckets"].append((le, int(val)))
+            elif kind == "sum":
+                e["sum"] = float(val)
+            else:
+                e["count"] = int(val)
+    return h
+
+
+def main():
+    if len(sys.argv) not in (2, 3):
+        print(__doc__.strip(), file=sys.stderr)
+        return 2
+    end = load(sys.argv[-1])
+    start = load(sys.argv[1]) if len(sys.argv) == 3 else {}
+    if not end:
+        print("spans.py: no webcared_latency_seconds in %s" % sys.argv[-1], file=sys.stderr)
+        return 1
+    print("%-10s %10s %9s %9s %9s %9s %9s %8s" %
+          ("span", "n", "mean ms", "p50 ms", "p90 ms", "p99 ms", "p999 ms", ">50 ms"))
+    for span, e in end.items():
+        s = start.get(span, {"buckets": [(le, 0) for le, _ in e["buckets"]], "sum": 0.0, "count": 0})
+        cum = [(le, c - sc) for (le, c), (_, sc) in zip(e["buckets"], s["buckets"])]
+        n = cum[-1][1] if cum else 0
+        if n <= 0:
+            print("%-10s %10d" % (span, 0))
+            continue
+        mean = (e["sum"] - s["sum"]) / max(e["count"] - s["count"], 1) * 1000
+
+        def q(p):
+            for le, c in cum:
+                if c >= p * n:
+                    return "inf" if le == "+Inf" else "%.2f" % (float(le) * 1000)
+            return "inf"
+
+        over = n - next((c for le, c in cum if le != "+Inf" and float(le) >= 0.05), n)
+        print("%-10s %10d %9.2f %9s %9s %9s %9s %7.2f%%" %
+              (span, n, mean, q(0.5), q(0.9), q(0.99), q(0.999), 100.0 * over / n))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
