@@ -1502,9 +1502,15 @@ int wc_app_run(wc_app_t *app)
     ev_signal_start(app->loop, &app->sig_int);
     ev_signal_start(app->loop, &app->sig_hup);
     app->state = WC_APP_RUNNING;
-    wc_info("app", "webcared %s started: %d workers, input %s, brokers %s, redis %s, http %s:%d",
+    wc_info("app",
+            "webcared %s started: %d workers, input %s, brokers %s, redis %s, dedup claims %s, "
+            "http %s:%d",
             WC_VERSION_STR, app->nworkers, app->cfg->topic_input, app->cfg->kafka_brokers,
-            app->cfg->redis_addr, app->cfg->http_bind, app->http ? wc_http_port(app->http) : 0);
+            app->cfg->redis_addr,
+            !app->cfg->dedup_remote         ? "off"
+            : *app->cfg->dedup_redis_addr ? app->cfg->dedup_redis_addr
+                                            : "on redis",
+            app->cfg->http_bind, app->http ? wc_http_port(app->http) : 0);
 
     ev_run(app->loop, 0);
 

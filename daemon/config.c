@@ -134,6 +134,14 @@ static const conf_prop_t props[] = {
     {"dedup.remote", CT_BOOL, OFF(dedup_remote), 0, 0, "true", NULL, false, false,
      "Also de-duplicate exact redeliveries across instances through Redis (batched)."},
     /* windows (Redis) */
+    {"dedup.redis.addr", CT_STR, OFF(dedup_redis_addr), 0, 0, "", NULL, false, false,
+     "Redis host:port for the cross-instance dedup claims only; empty: redis.addr. The claims are "
+     "on every mention's latency path and a Redis runs one command at a time, so on the windows' "
+     "Redis they wait behind the window function calls (docs/DEDUP.md). A claim error falls back "
+     "to the local result (counted, logged)."},
+    {"dedup.redis.password", CT_STR, OFF(dedup_redis_password), 0, 0, "", NULL, false, true,
+     "AUTH password of dedup.redis.addr (never printed); ignored when dedup.redis.addr is empty "
+     "(redis.password applies)."},
     {"window.enabled", CT_BOOL, OFF(window_enabled), 0, 0, "true", NULL, false, false,
      "Aggregate mentions into Redis windows (clusters, escalations, SLA, stats). Off: cases only."},
     {"window.flush.ms", CT_INT, OFF(window_flush_ms), 10, 60000, "200", NULL, false, false,
@@ -537,6 +545,11 @@ int wc_config_validate(const wc_config_t *c, char *errstr, size_t errstr_size)
     if (!strchr(c->redis_addr, ':')) {
         wc_errstr_set(errstr, errstr_size, "redis.addr must be host:port, got \"%s\"",
                       c->redis_addr);
+        return WC_ERR_INVAL;
+    }
+    if (*c->dedup_redis_addr && !strchr(c->dedup_redis_addr, ':')) {
+        wc_errstr_set(errstr, errstr_size, "dedup.redis.addr must be host:port, got \"%s\"",
+                      c->dedup_redis_addr);
         return WC_ERR_INVAL;
     }
     if (c->debug[0]) {

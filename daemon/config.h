@@ -80,6 +80,8 @@ typedef struct wc_config {
     int dedup_max_hamming;
     int dedup_min_tokens;
     bool dedup_remote;
+    char *dedup_redis_addr;
+    char *dedup_redis_password;
     /* windows */
     bool window_enabled;
     int window_flush_ms;

@@ -136,8 +136,11 @@ wc_worker_t *wc_worker_create(wc_app_t *app, int index, char *errstr, size_t err
         goto fail;
     wc_jsonw_init(&w->jw, 4096);
     w->ms = wc_metrics_shard(app->metrics, index + 1);
-    if (app->cfg->dedup_remote && app->cfg->redis_addr && *app->cfg->redis_addr) {
-        w->remote = wc_dedup_remote_create(app->cfg->redis_addr, app->cfg->redis_password,
+    const wc_config_t *cfg = app->cfg;
+    bool own = cfg->dedup_redis_addr && *cfg->dedup_redis_addr;
+    const char *raddr = own ? cfg->dedup_redis_addr : cfg->redis_addr;
+    if (cfg->dedup_remote && raddr && *raddr) {
+        w->remote = wc_dedup_remote_create(raddr, own ? cfg->dedup_redis_password : cfg->redis_password,
                                            app->cfg->redis_timeout_ms,
                                            (int64_t)app->cfg->dedup_window_s * 1000, errstr,
                                            errstr_size);

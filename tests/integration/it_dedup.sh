@@ -9,6 +9,9 @@
 #      999 duplicate events on its case_id; the highest has duplicates=999,
 #      distinct_authors=1000 and reach = sum(followers + reshares).
 # Also: Redis claim commands stay <= 0.05 per mention.
+# WC_IT_DEDUP_REDIS=1 (it_dedup_own_redis.sh): the claims go to a second
+# redis-server (dedup.redis.addr); asserted to hold every claim key while
+# the windows' Redis holds none.
 set -euo pipefail
 source "$(dirname "$0")/../lib/env.sh"
 source "$(dirname "$0")/../lib/daemon_ready.sh"
@@ -19,6 +22,16 @@ C=${WC_IT_CAMPAIGN:-1000}
 CASE_TOPICS=cases.complaints,cases.questions,cases.praise,cases.neutral
 wc_kafka_start --brokers 3 --default-partitions 8 --topic mentions:16
 wc_redis_start
+OWN=${WC_IT_DEDUP_REDIS:-0}
+if [[ "$OWN" == 1 ]]; then
+    DD_PORT=$(wc_free_port)
+    mkdir -p "$WC_WORK/redis-dedup"
+    wc_proc_start redis-dedup /usr/bin/redis-server --port "$DD_PORT" --bind 127.0.0.1 \
+        --dir "$WC_WORK/redis-dedup" --save '' --appendonly no --daemonize no --logfile '' \
+        --protected-mode no
+    dd_pong() { [[ "$(redis-cli -h 127.0.0.1 -p "$DD_PORT" ping 2>/dev/null)" == PONG ]]; }
+    wc_wait_until "dedup redis PING" 20 dd_pong
+fi
 
 wckafka gen --count "$N" --malformed-pct 0 --seed 44 --out "$WC_WORK/in.jsonl" \
     --manifest "$WC_WORK/manifest.json"
@@ -28,6 +41,7 @@ wckafka gen --count "$N" --malformed-pct 0 --seed 44 --out "$WC_WORK/in.jsonl" \
 DAEMON_ARGS=(--brokers "$WC_BOOTSTRAP" --redis "$WC_REDIS" --workers 2 -o kafka.group.id=it-dedup
     -o dedup.remote=true -o kafka.consumer.session.timeout.ms=6000
     -o kafka.consumer.heartbeat.interval.ms=500)
+[[ "$OWN" == 1 ]] && DAEMON_ARGS+=(-o "dedup.redis.addr=127.0.0.1:$DD_PORT")
 
 # like wc_metric, but reads the whole page (awk's early exit makes curl fail
 # with "write error" (23) under pipefail once /metrics is large)
@@ -130,9 +144,15 @@ total_mentions=$(( 3 * N + C ))
 "$WC_PYTHON" -c 'import sys; c=int(sys.argv[1]); n=int(sys.argv[2]); print("redis claim commands: %d for %d mentions (%.4f per mention)" % (c, n, c / n)); sys.exit(0 if c <= 0.05 * n else 1)' \
     $(( cmds1 + cmds2 )) "$total_mentions" | tee "$WC_WORK/redis_cost.txt" ||
     wc_fail "too many Redis claim commands: $(cat "$WC_WORK/redis_cost.txt")"
-keys=$(wc_redis_cli --scan --pattern 'wc:dd:*' | wc -l)
-wc_assert_ge "claim bucket keys in redis" 1 "$keys"
-wc_redis_cli --scan --pattern 'wc:dd:*' | grep -qv '{' && wc_fail "claim key without a {brand} hash tag"
+claims_cli=(wc_redis_cli)
+if [[ "$OWN" == 1 ]]; then
+    claims_cli=(redis-cli -h 127.0.0.1 -p "$DD_PORT")
+    wc_assert_eq "claim keys in the windows' redis" 0 "$(wc_redis_cli --scan --pattern 'wc:dd:*' | wc -l)"
+    wc_assert_ge "window keys in the windows' redis" 1 "$(wc_redis_cli --scan --pattern 'wc:{*' | wc -l)"
+fi
+keys=$("${claims_cli[@]}" --scan --pattern 'wc:dd:*' | wc -l)
+wc_assert_ge "claim bucket keys in the claims' redis" 1 "$keys"
+"${claims_cli[@]}" --scan --pattern 'wc:dd:*' | grep -qv '{' && wc_fail "claim key without a {brand} hash tag"
 
 wc_daemon_stop webcared2 25 || wc_fail "webcared exited with status $? on SIGTERM"
 wc_pass "replay x2 + restart: 0 new cases; campaign: $(cat "$WC_WORK/campaign_summary.json"); $(cat "$WC_WORK/redis_cost.txt")"
