@@ -9,7 +9,9 @@ Phases (files in RESULTS_DIR, written by webcared-bench --json):
   webcared-max.json   flat out through webcared
   webcared-half.json  fixed rate at 50 % of webcared's max
   passthrough-half.json  the passthrough at that same rate (latency floor)
-machine.json (run.sh) describes the box and its load.
+machine.json (run.sh) describes the box and its load ("dedup_redis": true
+with bench/run.sh --dedup-redis: the Redis figures of a phase are then the sum
+over both servers, and each server's share is printed below the table).
 """
 import json
 import math
@@ -118,8 +120,8 @@ def main():
     # HINCRBY ...) in total_commands_processed too; the top-level script
     # calls are reported separately (what the daemon sends, apart from the
     # few direct commands).
-    def script_calls(p):
-        cs = p["redis"]["commandstats"]
+    def script_calls(p, cs=None):
+        cs = p["redis"]["commandstats"] if cs is None else cs
         n = sum(v for k, v in cs.items() if k in ("fcall", "fcall_ro", "eval", "evalsha",
                                                     "eval_ro", "evalsha_ro"))
         outs = p["throughput_out_per_s"] * p["window_s"]
@@ -153,6 +155,8 @@ def main():
              machine.get("cores"), machine.get("cpu_model")))
     print("   load before: %s   after: %s" % (machine.get("loadavg_before"),
                                               machine.get("loadavg_after")))
+    if machine.get("dedup_redis"):
+        print("   --dedup-redis: dedup claims on a second redis-server; redis/m = both servers")
     hdr = "%-16s %9s %9s %8s %8s %8s %8s %7s %8s %8s %8s %7s" % (
         "phase", "in/s", "out/s", "p50 ms", "p99 ms", "p999 ms", "max ms", "proc %",
         "proc MB", "kafka %", "bench %", "redis/m")
@@ -182,6 +186,20 @@ def main():
             print("  %-28s %10.4f  (%s: FCALL/EVAL per mention; the total above includes the"
                   " commands run inside them)" % ("redis_script_calls_per_mention",
                                                   phases[n]["redis"]["script_calls_per_mention"], n))
+    # per Redis server (webcared-bench --redis twice, bench/run.sh --dedup-redis);
+    # the watched processes "redis" and "redis-dedup" are the servers in order
+    for n, _ in PHASES:
+        p = phases[n]
+        servers = (p or {}).get("redis", {}).get("servers") or []
+        if len(servers) < 2 or not any(s["commands"] > 0 for s in servers):
+            continue
+        parts = []
+        for i, s in enumerate(servers):
+            cpu = proc(p, ("redis", "redis-dedup")[i] if i < 2 else "").get("cpu_cores")
+            parts.append("%s %.4f cmds/m, %.4f scripts/m%s" % (
+                s["addr"], s["commands_per_mention"], script_calls(p, s["commandstats"]),
+                ", %.0f %% CPU" % (cpu * 100) if cpu is not None else ""))
+        print("  redis per server, %s: %s" % (n, "; ".join(parts)))
     if not windows_on:
         print("  note: no Redis window commands seen (windows not in this build)")
     print("\n  %s/result.json\n  %s/plot.svg" % (d, d))

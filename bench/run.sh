@@ -22,7 +22,7 @@
 #                [--phases pt,max,half,pthalf] [--rate R] [--out DIR]
 #                [--linger-ms MS] [--fetch-wait-ms MS]
 #                [--producer-conf K=V]... [--consumer-conf K=V]...
-#                [--daemon-conf K=V]...
+#                [--daemon-conf K=V]... [--dedup-redis]
 #
 #   --short       30 s measurement windows (default)
 #   --long        300 s windows (the 5-minute run at full rate of the issue)
@@ -45,6 +45,13 @@
 #   --daemon-conf K=V  any other webcared setting (docs/CONFIGURATION.md),
 #                 appended to the webcared.conf of the webcared phases
 #                 (repeatable; e.g. window.flush.ms=100 for an A/B run)
+#   --dedup-redis a second redis-server (process "redis-dedup", fresh in every
+#                 phase like the first) that holds only the cross-instance
+#                 dedup claims: webcared gets -o dedup.redis.addr=<it>, so its
+#                 workers' synchronous claims no longer queue behind the Lua
+#                 window calls on the one Redis thread (docs/PERFORMANCE.md);
+#                 webcared-bench counts the commands of both servers (and
+#                 lists each one's share) and watches its CPU as "redis-dedup"
 #
 # Each webcared phase also saves the daemon's /metrics at the start of the
 # measurement window (<phase>-metrics-start.txt) next to the one at the end,
@@ -59,7 +66,7 @@ cd "$(dirname "$0")/.."
 SRC=$PWD
 DURATION=30 WARMUP=8 PARTS=4 WORKERS=0 MAX_LAG=25000 BUILD=1 OUT="" PHASES=pt,max,half,pthalf
 RATE=0 LINGER=5 FETCH_WAIT=10
-PCONF=() CCONF=() DCONF=()
+PCONF=() CCONF=() DCONF=() DEDUP_REDIS=0
 BUILD_DIR=${BENCH_BUILD_DIR:-$SRC/build-bench}
 MODE=short
 while (($#)); do
@@ -80,8 +87,9 @@ while (($#)); do
     --producer-conf) PCONF+=("$2"); shift 2 ;;
     --consumer-conf) CCONF+=("$2"); shift 2 ;;
     --daemon-conf) DCONF+=("$2"); shift 2 ;;
+    --dedup-redis) DEDUP_REDIS=1; shift ;;
     --out) OUT=$2; shift 2 ;;
-    -h | --help) sed -n '2,56p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,63p' "$0"; exit 0 ;;
     *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -118,7 +126,8 @@ OUT_TOPICS=cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.
     echo "  \"loadavg_before\": \"$(cat /proc/loadavg)\","
     echo "  \"mode\": \"$MODE\", \"duration_s\": $DURATION, \"warmup_s\": $WARMUP, \"partitions\": $PARTS, \"workers\": $WORKERS, \"max_lag\": $MAX_LAG,"
     echo "  \"linger_ms\": $LINGER, \"fetch_wait_max_ms\": $FETCH_WAIT,"
-    echo "  \"producer_conf\": \"${PCONF[*]+${PCONF[*]}}\", \"consumer_conf\": \"${CCONF[*]+${CCONF[*]}}\""
+    echo "  \"producer_conf\": \"${PCONF[*]+${PCONF[*]}}\", \"consumer_conf\": \"${CCONF[*]+${CCONF[*]}}\","
+    echo "  \"dedup_redis\": $( ((DEDUP_REDIS)) && echo true || echo false)"
     echo "}"
 } >"$RES/machine.json"
 
@@ -133,15 +142,43 @@ OUT_TOPICS=cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.
 # was the latency floor (docs/PERFORMANCE.md). The cost: the mock keeps only
 # ~5 MB per partition, so a topic holds PARTS x 5 MB; a consumer further
 # behind than that loses data (reported as missing outputs).
+# With --dedup-redis a second redis-server ("redis-dedup", its own dir and
+# log under $WC_WORK) on its own free port, fresh in every phase too: webcared
+# gets it as dedup.redis.addr, webcared-bench counts and watches both.
+DEDUP_REDIS_ADDR="" DEDUP_REDIS_PID=""
+dedup_redis_start() {
+    local dir=$WC_WORK/redis-dedup port
+    mkdir -p "$dir"
+    port=$(wc_free_port)
+    wc_proc_start redis-dedup "${WC_REDIS_SERVER:-/usr/bin/redis-server}" --port "$port" \
+        --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no --daemonize no \
+        --pidfile "$dir/redis.pid" --logfile '' --protected-mode no
+    DEDUP_REDIS_PID=$WC_LAST_PID
+    DEDUP_REDIS_ADDR=127.0.0.1:$port
+    wc_wait_until "redis-dedup PING on $DEDUP_REDIS_ADDR" 20 _dedup_redis_pong "$port"
+    wc_log "redis-dedup up: $DEDUP_REDIS_ADDR"
+}
+_dedup_redis_pong() {
+    wc_proc_alive redis-dedup ||
+        wc_fail "redis-dedup exited during startup: $(tail -n 5 "$WC_WORK/redis-dedup.log")"
+    [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == PONG ]]
+}
+
 fresh_env() {
     wc_proc_stop kafka || true
     wc_proc_stop redis || true
+    wc_proc_stop redis-dedup || true
     unset WC_REDIS_PORT
     wc_kafka_start --brokers 3 --default-partitions "$PARTS" --topic "mentions:$PARTS" \
         --topic "bench.pt.in:$PARTS" --topic "bench.pt.out:$PARTS"
     wc_redis_start
     KAFKA_PID=$(wc_proc_pid kafka)
     REDIS_PID=$(wc_proc_pid redis)
+    REDIS_ARGS=(--watch "redis:$REDIS_PID" --redis "$WC_REDIS")
+    if ((DEDUP_REDIS)); then
+        dedup_redis_start
+        REDIS_ARGS+=(--watch "redis-dedup:$DEDUP_REDIS_PID" --redis "$DEDUP_REDIS_ADDR")
+    fi
 }
 
 # the firehose mix of issue 6 (same for every phase)
@@ -172,8 +209,8 @@ run_bench() { # label, extra args...
     local label=$1
     shift
     "$BENCH" --bootstrap "$WC_BOOTSTRAP" --warmup "$WARMUP" --duration "$DURATION" \
-        --drain "$DRAIN" "${GEN[@]}" --watch "kafka:$KAFKA_PID" --watch "redis:$REDIS_PID" \
-        --redis "$WC_REDIS" --label "$label" --json "$RES/$label.json" ${KCONF[@]+"${KCONF[@]}"} "$@" \
+        --drain "$DRAIN" "${GEN[@]}" --watch "kafka:$KAFKA_PID" "${REDIS_ARGS[@]}" \
+        --label "$label" --json "$RES/$label.json" ${KCONF[@]+"${KCONF[@]}"} "$@" \
         2> >(tee "$RES/$label.log" >&2) || wc_fail "phase $label failed"
 }
 
@@ -219,13 +256,20 @@ if ((${#DCONF[@]})); then
     echo "# bench/run.sh --daemon-conf" >>"$WC_WORK/webcared.conf"
     for kv in "${DCONF[@]}"; do echo "${kv%%=*} = ${kv#*=}"; done >>"$WC_WORK/webcared.conf"
 fi
+if ((DEDUP_REDIS)); then
+    # the port changes with every phase: on the command line (-o), not here
+    echo "# bench/run.sh --dedup-redis: dedup.redis.addr = the phase's redis-dedup, set with -o" \
+        >>"$WC_WORK/webcared.conf"
+fi
 cp "$WC_WORK/webcared.conf" "$RES/webcared.conf"
 
 DAEMON_RC=0
 start_webcared() {
+    local dedup=()
     HTTP_PORT=$(wc_free_port)
+    ((DEDUP_REDIS)) && dedup=(--set "dedup.redis.addr=$DEDUP_REDIS_ADDR")
     wc_daemon_start --config "$WC_WORK/webcared.conf" --brokers "$WC_BOOTSTRAP" \
-        --redis "$WC_REDIS" --http-port "$HTTP_PORT"
+        --redis "$WC_REDIS" --http-port "$HTTP_PORT" ${dedup[@]+"${dedup[@]}"}
     wc_daemon_wait_ready "$HTTP_PORT" 60
 }
 

@@ -5,6 +5,9 @@
  * end-to-end latency percentiles, lag, CPU/RSS of watched processes and
  * Redis commands per mention, with a progress line every second and a JSON
  * result (including a per-second series that bench/report.py plots).
+ * --redis may be given more than once (e.g. the main Redis and the one that
+ * holds only the dedup claims, dedup.redis.addr): every Redis figure is then
+ * the sum over the servers, and "servers" in the JSON has each one's share.
  *
  *   webcared-bench --bootstrap B [--input mentions] [--outputs t1,t2,...]
  *                  (--rate R | --flat) [--warmup S] [--duration S] ...
@@ -73,9 +76,13 @@
 #define WCB_MAX_SERIES 7200
 #define WCB_MAX_OUT_TOPICS 32
 #define WCB_PENDING_MAX 65536
+#define WCB_MAX_REDIS 4
+#define WCB_MAX_CMDSTATS 512
 
 typedef struct opts {
-    const char *bootstrap, *input, *outputs, *label, *json_path, *redis, *responses_topic;
+    const char *bootstrap, *input, *outputs, *label, *json_path, *responses_topic;
+    const char *redis[WCB_MAX_REDIS]; /* --redis, repeatable */
+    int nredis;
     const char *match; /* "source" (default) or "same-offset" */
     double rate;       /* 0 = flat */
     int warmup_s, duration_s, drain_s;
@@ -140,14 +147,18 @@ typedef struct bench {
     /* window snapshots */
     bool win_started, win_ended;
     uint64_t win_matched0, win_matched1, win_produced0, win_produced1;
-    uint64_t win_redis0, win_redis1, win_redis_info_calls;
-    char *win_cmdstats0, *win_cmdstats1;
+    /* per Redis server: total_commands_processed at the window edges, the
+     * bench's own INFO calls inside the window, INFO commandstats */
+    uint64_t win_redis0[WCB_MAX_REDIS], win_redis1[WCB_MAX_REDIS];
+    uint64_t win_redis_info_calls[WCB_MAX_REDIS];
+    char *win_cmdstats0[WCB_MAX_REDIS], *win_cmdstats1[WCB_MAX_REDIS];
     proc_sample_t win_proc0[WCB_MAX_WATCH], win_proc1[WCB_MAX_WATCH];
     double win_rss_max[WCB_MAX_WATCH];
     double win_t0, win_t1;
     char loadavg0[64], loadavg1[64];
 
-    redisContext *redis;
+    redisContext *redis[WCB_MAX_REDIS]; /* all of o.redis[], or none */
+    int nredis;                         /* connected: o.nredis or 0 */
 } bench_t;
 
 static volatile sig_atomic_t g_interrupted;
@@ -232,50 +243,65 @@ static proc_sample_t proc_sample(int pid)
     return s;
 }
 
-static void redis_connect(bench_t *b)
+static redisContext *redis_connect_one(const char *addr)
 {
     char host[256];
     int port = 6379;
-    if (!b->o.redis)
-        return;
-    snprintf(host, sizeof(host), "%s", b->o.redis);
+    snprintf(host, sizeof(host), "%s", addr);
     char *colon = strrchr(host, ':');
     if (colon) {
         *colon = '\0';
         port = atoi(colon + 1);
     }
     struct timeval tv = {.tv_sec = 2, .tv_usec = 0};
-    b->redis = redisConnectWithTimeout(host, port, tv);
-    if (!b->redis || b->redis->err) {
-        fprintf(stderr, "webcared-bench: redis %s: %s (Redis figures disabled)\n", b->o.redis,
-                b->redis ? b->redis->errstr : "out of memory");
-        if (b->redis)
-            redisFree(b->redis);
-        b->redis = NULL;
-        return;
+    redisContext *c = redisConnectWithTimeout(host, port, tv);
+    if (!c || c->err) {
+        fprintf(stderr, "webcared-bench: redis %s: %s (Redis figures disabled)\n", addr,
+                c ? c->errstr : "out of memory");
+        if (c)
+            redisFree(c);
+        return NULL;
     }
-    redisSetTimeout(b->redis, tv);
+    redisSetTimeout(c, tv);
+    return c;
 }
 
-/* INFO <section>; returns a malloc'ed copy of the reply or NULL. */
-static char *redis_info(bench_t *b, const char *section)
+/* Connect to every --redis server; if one fails, the Redis figures are off
+ * altogether (a sum over some of the servers would look complete). */
+static void redis_connect(bench_t *b)
 {
-    if (!b->redis)
+    for (int i = 0; i < b->o.nredis; i++) {
+        if (!(b->redis[i] = redis_connect_one(b->o.redis[i]))) {
+            for (int j = 0; j < i; j++) {
+                redisFree(b->redis[j]);
+                b->redis[j] = NULL;
+            }
+            return;
+        }
+    }
+    b->nredis = b->o.nredis;
+}
+
+/* INFO <section> on server i; returns a malloc'ed copy of the reply or NULL. */
+static char *redis_info(bench_t *b, int i, const char *section)
+{
+    if (i >= b->nredis || !b->redis[i])
         return NULL;
-    redisReply *r = redisCommand(b->redis, "INFO %s", section);
+    redisReply *r = redisCommand(b->redis[i], "INFO %s", section);
     char *out = NULL;
     if (r && r->type == REDIS_REPLY_STRING)
         out = strndup(r->str, r->len);
     if (r)
         freeReplyObject(r);
     if (b->win_started && !b->win_ended)
-        b->win_redis_info_calls++;
+        b->win_redis_info_calls[i]++;
     return out;
 }
 
-static uint64_t redis_total_commands(bench_t *b)
+/* total_commands_processed of server i */
+static uint64_t redis_total_commands_of(bench_t *b, int i)
 {
-    char *s = redis_info(b, "stats");
+    char *s = redis_info(b, i, "stats");
     uint64_t v = 0;
     if (s) {
         const char *p = strstr(s, "total_commands_processed:");
@@ -284,6 +310,15 @@ static uint64_t redis_total_commands(bench_t *b)
         free(s);
     }
     return v;
+}
+
+/* the sum over all servers */
+static uint64_t redis_total_commands(bench_t *b)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < b->nredis; i++)
+        sum += redis_total_commands_of(b, i);
+    return sum;
 }
 
 /* ------------------------------------------------------------------ */
@@ -559,8 +594,12 @@ static void handle_output(bench_t *b, rd_kafka_message_t *m, uint64_t recv_us)
 static void sample_window_edge(bench_t *b, bool start, double t)
 {
     uint64_t m = b->matched, p = atomic_load(&b->produced);
-    uint64_t rc = redis_total_commands(b);
-    char *cs = redis_info(b, "commandstats");
+    uint64_t rc[WCB_MAX_REDIS] = {0};
+    char *cs[WCB_MAX_REDIS] = {0};
+    for (int i = 0; i < b->nredis; i++) {
+        rc[i] = redis_total_commands_of(b, i);
+        cs[i] = redis_info(b, i, "commandstats");
+    }
     for (int i = 0; i < b->o.nwatch; i++) {
         proc_sample_t s = proc_sample(b->o.watch_pid[i]);
         if (start)
@@ -571,17 +610,21 @@ static void sample_window_edge(bench_t *b, bool start, double t)
     if (start) {
         b->win_matched0 = m;
         b->win_produced0 = p;
-        b->win_redis0 = rc;
-        b->win_cmdstats0 = cs;
+        for (int i = 0; i < WCB_MAX_REDIS; i++) {
+            b->win_redis0[i] = rc[i];
+            b->win_cmdstats0[i] = cs[i];
+            b->win_redis_info_calls[i] = 0;
+        }
         b->win_t0 = t;
-        b->win_redis_info_calls = 0;
         read_loadavg(b->loadavg0, sizeof(b->loadavg0));
         b->win_started = true;
     } else {
         b->win_matched1 = m;
         b->win_produced1 = p;
-        b->win_redis1 = rc;
-        b->win_cmdstats1 = cs;
+        for (int i = 0; i < WCB_MAX_REDIS; i++) {
+            b->win_redis1[i] = rc[i];
+            b->win_cmdstats1[i] = cs[i];
+        }
         b->win_t1 = t;
         read_loadavg(b->loadavg1, sizeof(b->loadavg1));
         b->win_ended = true;
@@ -821,33 +864,67 @@ static long long cmdstat_calls(const char *info, const char *cmd)
     return p ? strtoll(p + strlen(key), NULL, 10) : 0;
 }
 
-static void write_cmdstats(FILE *f, const bench_t *b)
+/* The commandstats diff over the window of servers [from, to): calls per
+ * command name, summed over the servers (in the order the first server that
+ * has a command lists it; one server: its own order), the bench's INFO
+ * calls subtracted. */
+static void write_cmdstats(FILE *f, const bench_t *b, int from, int to)
 {
+    static struct {
+        char name[80];
+        long long calls;
+    } cs[WCB_MAX_CMDSTATS];
+    int ncs = 0;
+    long long info_calls = 0;
+    for (int r = from; r < to; r++) {
+        info_calls += (long long)b->win_redis_info_calls[r];
+        const char *s = b->win_cmdstats1[r];
+        while (s && (s = strstr(s, "cmdstat_"))) {
+            const char *colon = strchr(s, ':');
+            if (!colon)
+                break;
+            char cmd[80];
+            size_t l = (size_t)(colon - s - 8);
+            if (l >= sizeof(cmd))
+                l = sizeof(cmd) - 1;
+            memcpy(cmd, s + 8, l);
+            cmd[l] = '\0';
+            long long d = cmdstat_calls(b->win_cmdstats1[r], cmd) -
+                          cmdstat_calls(b->win_cmdstats0[r], cmd);
+            int k = 0;
+            while (k < ncs && strcmp(cs[k].name, cmd))
+                k++;
+            if (k == ncs && ncs < WCB_MAX_CMDSTATS) {
+                snprintf(cs[k].name, sizeof(cs[k].name), "%s", cmd);
+                cs[k].calls = 0;
+                ncs++;
+            }
+            if (k < ncs)
+                cs[k].calls += d;
+            s = colon;
+        }
+    }
     fputc('{', f);
     bool first = true;
-    const char *s = b->win_cmdstats1;
-    while (s && (s = strstr(s, "cmdstat_"))) {
-        const char *colon = strchr(s, ':');
-        if (!colon)
-            break;
-        char cmd[80];
-        size_t l = (size_t)(colon - s - 8);
-        if (l >= sizeof(cmd))
-            l = sizeof(cmd) - 1;
-        memcpy(cmd, s + 8, l);
-        cmd[l] = '\0';
-        long long d = cmdstat_calls(b->win_cmdstats1, cmd) - cmdstat_calls(b->win_cmdstats0, cmd);
-        if (!strcmp(cmd, "info"))
-            d -= (long long)b->win_redis_info_calls;
+    for (int k = 0; k < ncs; k++) {
+        long long d = cs[k].calls;
+        if (!strcmp(cs[k].name, "info"))
+            d -= info_calls;
         if (d > 0) {
             fprintf(f, "%s", first ? "" : ",");
-            json_str(f, cmd);
+            json_str(f, cs[k].name);
             fprintf(f, ":%lld", d);
             first = false;
         }
-        s = colon;
     }
     fputc('}', f);
+}
+
+/* commands of server i in the window, without the bench's INFO calls */
+static long long redis_window_commands(const bench_t *b, int i)
+{
+    return (long long)(b->win_redis1[i] - b->win_redis0[i]) -
+           (long long)b->win_redis_info_calls[i];
 }
 
 static int write_result(bench_t *b, FILE *f, double wall_s)
@@ -855,8 +932,9 @@ static int write_result(bench_t *b, FILE *f, double wall_s)
     double win = b->win_t1 - b->win_t0;
     uint64_t outw = b->win_matched1 - b->win_matched0;
     uint64_t inw = b->win_produced1 - b->win_produced0;
-    long long redis_cmds = (long long)(b->win_redis1 - b->win_redis0) -
-                           (long long)b->win_redis_info_calls;
+    long long redis_cmds = 0;
+    for (int i = 0; i < b->nredis; i++)
+        redis_cmds += redis_window_commands(b, i);
     uint64_t lost = atomic_load(&b->acked_expected) > b->matched
                         ? atomic_load(&b->acked_expected) - b->matched
                         : 0;
@@ -923,10 +1001,21 @@ static int write_result(bench_t *b, FILE *f, double wall_s)
     fprintf(f, "},\n");
     fprintf(f, "  \"redis\": {\"enabled\": %s, \"commands\": %lld, \"commands_per_mention\": %.4f, "
                "\"commandstats\": ",
-            b->redis ? "true" : "false", redis_cmds,
+            b->nredis ? "true" : "false", redis_cmds,
             outw ? (double)redis_cmds / (double)outw : 0);
-    write_cmdstats(f, b);
-    fprintf(f, "},\n  \"loadavg_start\": ");
+    write_cmdstats(f, b, 0, b->nredis);
+    /* each server's share (in --redis order) */
+    fprintf(f, ", \"servers\": [");
+    for (int i = 0; i < b->nredis; i++) {
+        long long c = redis_window_commands(b, i);
+        fprintf(f, "%s{\"addr\": ", i ? ", " : "");
+        json_str(f, b->o.redis[i]);
+        fprintf(f, ", \"commands\": %lld, \"commands_per_mention\": %.4f, \"commandstats\": ", c,
+                outw ? (double)c / (double)outw : 0);
+        write_cmdstats(f, b, i, i + 1);
+        fputc('}', f);
+    }
+    fprintf(f, "]},\n  \"loadavg_start\": ");
     json_str(f, b->loadavg0);
     fprintf(f, ", \"loadavg_end\": ");
     json_str(f, b->loadavg1);
@@ -970,7 +1059,11 @@ static void usage(FILE *f)
           "  --drain S                wait at most S seconds for outputs after the window (10)\n"
           "  --watch NAME:PID         sample CPU and RSS of a process (repeatable, max 5;\n"
           "                           the bench itself is always added as \"bench\")\n"
-          "  --redis HOST:PORT        count Redis commands (INFO stats/commandstats)\n"
+          "  --redis HOST:PORT        count Redis commands (INFO stats/commandstats);\n"
+          "                           repeatable (max 4, e.g. the main Redis and the dedup\n"
+          "                           one of dedup.redis.addr): every Redis figure (commands,\n"
+          "                           commandstats, redis N/s) is then the sum over them, and\n"
+          "                           the JSON's redis.servers has each server's share\n"
           "  --responses TOPIC        also produce brand responses (resolved complaints)\n"
           "  --label NAME --json FILE result label and JSON result file (default stdout)\n"
           "  --seed N --dup-pct P --retweet-pct P --malformed-pct P --boomerang-pct P\n"
@@ -1058,7 +1151,13 @@ int main(int argc, char **argv)
             o->watch_pid[o->nwatch++] = atoi(c + 1);
             break;
         }
-        case O_REDIS: o->redis = optarg; break;
+        case O_REDIS:
+            if (o->nredis >= WCB_MAX_REDIS) {
+                fprintf(stderr, "webcared-bench: more than %d --redis\n", WCB_MAX_REDIS);
+                return 2;
+            }
+            o->redis[o->nredis++] = optarg;
+            break;
         case O_RESP: o->responses_topic = optarg; break;
         case O_LABEL: o->label = optarg; break;
         case O_JSON: o->json_path = optarg; break;
@@ -1193,13 +1292,15 @@ out:
         rd_kafka_flush(b->prod, 5000);
         rd_kafka_destroy(b->prod);
     }
-    if (b->redis)
-        redisFree(b->redis);
+    for (int i = 0; i < b->nredis; i++)
+        redisFree(b->redis[i]);
     free(b->slots);
     free(b->pending);
     free(b->series);
-    free(b->win_cmdstats0);
-    free(b->win_cmdstats1);
+    for (int i = 0; i < WCB_MAX_REDIS; i++) {
+        free(b->win_cmdstats0[i]);
+        free(b->win_cmdstats1[i]);
+    }
     for (int i = 0; i < b->nout_topics; i++)
         free(b->out_topic_name[i]);
     for (int i = 0; i < o->nwatch; i++)
