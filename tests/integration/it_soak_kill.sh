@@ -8,15 +8,16 @@
 # or DLQ record); duplicates reported. All figures are in the soak script's
 # last lines. WC_IT_COUNT / WC_IT_RATE override the size and the feed rate.
 #
-# NOT IN THE CI GATE YET: 1 of 12 runs lost 1 mention (ASan+UBSan build of
-# main 4774b7b; docs/FAULTS.md, "A lost mention in the kill -9 soak"), not
-# yet attributed to the daemon or to the mock cluster. Until that is
-# resolved the test skips unless WC_IT_SOAK=1:
-#   cd build && WC_IT_SOAK=1 ctest -R '^it.soak_kill$' --output-on-failure
+# In the CI gate since 2026-12-07: 1 of 12 early runs lost 1 mention
+# (docs/FAULTS.md, "A lost mention in the kill -9 soak"), most likely through the
+# mock's offset-less delivery reports at leader moves, which the daemon now
+# produces again; since then every run was clean (5 CI-size runs, the
+# 1,000,000-mention soaks in both modes with up to 153 kill -9).
+# WC_IT_SOAK=0 skips it (e.g. on a machine too slow for its timeouts).
 # WC_IT_EXACTLY_ONCE=1 runs it in exactly-once mode (soak_kill.sh --exactly-once).
 set -euo pipefail
-if [[ "${WC_IT_SOAK:-0}" != 1 ]]; then
-    echo "SKIP: it_soak_kill: set WC_IT_SOAK=1 to run it (1 lost mention in 1 of 12 runs, under investigation: docs/FAULTS.md)"
+if [[ "${WC_IT_SOAK:-1}" == 0 ]]; then
+    echo "SKIP: it_soak_kill: WC_IT_SOAK=0"
     exit 0
 fi
 export WC_TEST_NAME=it_soak_kill
