@@ -230,10 +230,19 @@ UNDO_AT=0
 STOPS=0
 LAG=$(( 1 << 40 )) # committed input lag, measured at stops once the input is fed
 T_FAULTS=$(_wc_now_us)
+# The feeder's exit status is collected as soon as it exits: a long faults
+# phase spawns enough processes to wrap the PIDs (pid_max 32768), and bash
+# forgets a child's status once a new child gets its PID (a 3,600 s run
+# failed "the input producer failed" with every line acknowledged).
+FEED_RC=-1
 while :; do
     now=$(_wc_now_us)
     feeding=1
-    wc_proc_alive feed || feeding=0
+    if (( FEED_RC < 0 )) && ! wc_proc_alive feed; then
+        FEED_RC=0
+        wc_proc_wait feed 60 || FEED_RC=$?
+    fi
+    (( FEED_RC < 0 )) || feeding=0
     if (( ! feeding && KILLS >= MIN_KILLS )) && [[ -z "$UNDO" ]] && (( LAG <= LAG_END )); then
         break
     fi
@@ -273,7 +282,7 @@ while :; do
 done
 T_FED=$(_wc_now_us)
 CONSUMED_FAULTS=$CONSUMED_SUM # consumed by the instances that were stopped during the faults phase
-wc_proc_wait feed 60 || wc_fail "the input producer failed: $(tail -n 3 "$WC_WORK/feed.log")"
+(( FEED_RC == 0 )) || wc_fail "the input producer failed (exit $FEED_RC): $(tail -n 3 "$WC_WORK/feed.log")"
 wc_log "input fed: $(cat "$WC_WORK/feed.json"); faults over: $KILLS kill -9, $TERMS SIGTERM, ${#EXTRA_LOG[@]} extra faults"
 
 lag0() {
