@@ -32,7 +32,15 @@
 #   3. redis-server SIGSTOP for 4 s, then SIGCONT;
 #   4. 8 Produce request errors (NOT_LEADER_FOR_PARTITION, ...);
 #   5. redis-server kill -9 and a restart without persistence (windows
-#      state lost; mentions must not be).
+#      state lost; mentions must not be);
+#   6. Redis CLIENT PAUSE 3 s (> redis.timeout.ms: timeouts, reconnect);
+#   7. Redis FUNCTION FLUSH + SCRIPT FLUSH (library and claim script are
+#      loaded again);
+#   8. SIGHUP with an invalid config file (rejected, the instance goes on;
+#      the file is restored 1 s later).
+# Not in this rotation, each with a test of its own: all brokers down beyond
+# the message timeout (it.fault_brokers_down: it would stop the feeder too)
+# and two instances in one group (it.fault_group).
 # The input partitions are led by broker 1, which is never faulted, so the
 # test's own producer (feed.py, idempotent) is not hit by the faults: an
 # input loss would otherwise be blamed on the daemon.
@@ -119,7 +127,10 @@ wckafka gen --count "$N" --malformed-pct 1 --seed 41 --out "$WC_WORK/in.jsonl" \
 wc_proc_start -o "$WC_WORK/drain.json" drain "$WC_PYTHON" "$HERE/drain.py" --bootstrap "$WC_BOOTSTRAP" \
     --topics "$OUTS" --out "$WC_WORK/out.jsonl" --stop-file "$WC_WORK/stop.json"
 
-DARGS=(--brokers "$WC_BOOTSTRAP" --redis "$WC_REDIS" --workers 2 -o kafka.group.id=$GROUP
+# a config file for the SIGHUP fault (the -o options below apply after it)
+SOAK_CONF=$WC_WORK/soak.conf
+echo "log.level = info" >"$SOAK_CONF"
+DARGS=(--config "$SOAK_CONF" --brokers "$WC_BOOTSTRAP" --redis "$WC_REDIS" --workers 2 -o kafka.group.id=$GROUP
     -o kafka.consumer.session.timeout.ms=6000 -o kafka.consumer.heartbeat.interval.ms=500
     -o stats.interval.s=86400)
 if (( EOS )); then
@@ -189,8 +200,8 @@ except Exception: print(1 << 40)'
 
 EXTRA_N=0
 EXTRA_LOG=()
-extra_fault() { # the next one of the five scripted faults; sets UNDO_AT/UNDO
-    local k=$(( EXTRA_N % 5 )) t p
+extra_fault() { # the next one of the eight scripted faults; sets UNDO_AT/UNDO
+    local k=$(( EXTRA_N % 8 )) t p
     EXTRA_N=$(( EXTRA_N + 1 ))
     case $k in
     0) wc_kafka_ctl broker_down 2 >/dev/null; UNDO="wc_kafka_ctl broker_up 2"; UNDO_AT=$(( $(_wc_now_us) + 4000000 ))
@@ -210,9 +221,22 @@ extra_fault() { # the next one of the five scripted faults; sets UNDO_AT/UNDO
            NOT_ENOUGH_REPLICAS NOT_LEADER_FOR_PARTITION >/dev/null || true
        EXTRA_LOG+=("8 Produce errors") ;;
     4) wc_redis_kill9; wc_redis_start; EXTRA_LOG+=("redis kill -9 + empty restart") ;;
+    5) # > redis.timeout.ms (2000): the daemon's calls time out, it reconnects and re-sends
+       wc_redis_cli CLIENT PAUSE 3000 ALL >/dev/null || true
+       EXTRA_LOG+=("redis CLIENT PAUSE 3 s") ;;
+    6) wc_redis_cli FUNCTION FLUSH >/dev/null || true
+       wc_redis_cli SCRIPT FLUSH >/dev/null || true
+       EXTRA_LOG+=("redis FUNCTION FLUSH + SCRIPT FLUSH") ;;
+    7) # the running instance must reject it and keep going (a death fails the run)
+       printf 'log.level = info\nno.such.key = 1\n' >"$SOAK_CONF"
+       kill -HUP "$(wc_proc_pid "$CUR")" 2>/dev/null || true
+       UNDO="restore_soak_conf"; UNDO_AT=$(( $(_wc_now_us) + 1000000 ))
+       EXTRA_LOG+=("SIGHUP with an invalid config") ;;
     esac
     wc_log "fault: ${EXTRA_LOG[-1]}"
 }
+
+restore_soak_conf() { echo "log.level = info" >"$SOAK_CONF"; }
 
 start_instance
 wc_daemon_wait_ready "$CUR_PORT" 60 "$CUR"
