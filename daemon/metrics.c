@@ -154,6 +154,41 @@ __attribute__((format(printf, 2, 3))) static void sb_printf(sbuf_t *b, const cha
     }
 }
 
+static uint64_t stage_bound_ns(int k)
+{
+    return (uint64_t)125 << k;
+}
+
+static uint64_t lat_bound_us(int k)
+{
+    return wc_lat_bounds_us[k];
+}
+
+/* One series of a histogram family (label="value"), summed over the shards:
+ * nbuckets cumulative buckets with upper bound bound(k), then +Inf, _sum and
+ * _count. Bounds and sum are in units of 1/scale s, printed with prec
+ * decimals; the offsets are those of the series' bucket row, sum and count
+ * in a shard. */
+static void render_hist(sbuf_t *b, const wc_metrics_t *m, const char *name, const char *label,
+                        const char *value, uint64_t (*bound)(int k), int nbuckets, double scale,
+                        int prec, size_t bucket_off, size_t sum_off, size_t count_off)
+{
+    uint64_t cum = 0;
+    for (int k = 0; k <= nbuckets; k++) {
+        cum += sum_at(m, bucket_off + sizeof(uint64_t) * (size_t)k);
+        if (k < nbuckets)
+            sb_printf(b, "%s_bucket{%s=\"%s\",le=\"%.*f\"} %llu\n", name, label, value, prec,
+                      (double)bound(k) / scale, (unsigned long long)cum);
+        else
+            sb_printf(b, "%s_bucket{%s=\"%s\",le=\"+Inf\"} %llu\n", name, label, value,
+                      (unsigned long long)cum);
+    }
+    sb_printf(b, "%s_sum{%s=\"%s\"} %.*f\n", name, label, value, prec,
+              (double)sum_at(m, sum_off) / scale);
+    sb_printf(b, "%s_count{%s=\"%s\"} %llu\n", name, label, value,
+              (unsigned long long)sum_at(m, count_off));
+}
+
 char *wc_metrics_render(const wc_metrics_t *m, const wc_metrics_gauges_t *g, size_t *len)
 {
     sbuf_t b = {0};
@@ -178,51 +213,25 @@ char *wc_metrics_render(const wc_metrics_t *m, const wc_metrics_gauges_t *g, siz
                                                     sizeof(uint64_t) * (size_t)c));
     sb_printf(&b, "# HELP webcared_stage_seconds Per-mention processing time by stage (batch averages).\n"
                   "# TYPE webcared_stage_seconds histogram\n");
-    for (int s = 0; s < WC_STAGE__COUNT; s++) {
-        uint64_t cum = 0, bound = 125;
-        for (int k = 0; k <= WC_HIST_BUCKETS; k++) {
-            cum += sum_at(m, offsetof(wc_metrics_shard_t, stage_bucket) +
-                                 sizeof(uint64_t) * ((size_t)s * (WC_HIST_BUCKETS + 1) + (size_t)k));
-            if (k < WC_HIST_BUCKETS)
-                sb_printf(&b, "webcared_stage_seconds_bucket{stage=\"%s\",le=\"%.9f\"} %llu\n",
-                          stage_names[s], (double)bound / 1e9, (unsigned long long)cum);
-            else
-                sb_printf(&b, "webcared_stage_seconds_bucket{stage=\"%s\",le=\"+Inf\"} %llu\n",
-                          stage_names[s], (unsigned long long)cum);
-            bound <<= 1;
-        }
-        sb_printf(&b, "webcared_stage_seconds_sum{stage=\"%s\"} %.9f\n", stage_names[s],
-                  (double)sum_at(m, offsetof(wc_metrics_shard_t, stage_sum_ns) +
-                                        sizeof(uint64_t) * (size_t)s) / 1e9);
-        sb_printf(&b, "webcared_stage_seconds_count{stage=\"%s\"} %llu\n", stage_names[s],
-                  (unsigned long long)sum_at(m, offsetof(wc_metrics_shard_t, stage_count) +
-                                                    sizeof(uint64_t) * (size_t)s));
-    }
+    for (int s = 0; s < WC_STAGE__COUNT; s++)
+        render_hist(&b, m, "webcared_stage_seconds", "stage", stage_names[s], stage_bound_ns,
+                    WC_HIST_BUCKETS, 1e9, 9,
+                    offsetof(wc_metrics_shard_t, stage_bucket) +
+                        sizeof(uint64_t) * (size_t)s * (WC_HIST_BUCKETS + 1),
+                    offsetof(wc_metrics_shard_t, stage_sum_ns) + sizeof(uint64_t) * (size_t)s,
+                    offsetof(wc_metrics_shard_t, stage_count) + sizeof(uint64_t) * (size_t)s);
     sb_printf(&b, "# HELP webcared_latency_seconds Where a mention's time goes, per mention: "
                   "fetch = Kafka CreateTime to consumed, queue = consumed to worker batch start, "
                   "claim = Redis dedup claim round trip, worker = consumed to outputs produced, "
                   "delivered = consumed to output acknowledged, window = window call round trip.\n"
                   "# TYPE webcared_latency_seconds histogram\n");
-    for (int sp = 0; sp < WC_SPAN__COUNT; sp++) {
-        uint64_t cum = 0;
-        for (int k = 0; k <= WC_LAT_BUCKETS; k++) {
-            cum += sum_at(m, offsetof(wc_metrics_shard_t, lat_bucket) +
-                                 sizeof(uint64_t) * ((size_t)sp * (WC_LAT_BUCKETS + 1) + (size_t)k));
-            if (k < WC_LAT_BUCKETS)
-                sb_printf(&b, "webcared_latency_seconds_bucket{span=\"%s\",le=\"%.6f\"} %llu\n",
-                          span_names[sp], (double)wc_lat_bounds_us[k] / 1e6,
-                          (unsigned long long)cum);
-            else
-                sb_printf(&b, "webcared_latency_seconds_bucket{span=\"%s\",le=\"+Inf\"} %llu\n",
-                          span_names[sp], (unsigned long long)cum);
-        }
-        sb_printf(&b, "webcared_latency_seconds_sum{span=\"%s\"} %.6f\n", span_names[sp],
-                  (double)sum_at(m, offsetof(wc_metrics_shard_t, lat_sum_us) +
-                                        sizeof(uint64_t) * (size_t)sp) / 1e6);
-        sb_printf(&b, "webcared_latency_seconds_count{span=\"%s\"} %llu\n", span_names[sp],
-                  (unsigned long long)sum_at(m, offsetof(wc_metrics_shard_t, lat_count) +
-                                                    sizeof(uint64_t) * (size_t)sp));
-    }
+    for (int sp = 0; sp < WC_SPAN__COUNT; sp++)
+        render_hist(&b, m, "webcared_latency_seconds", "span", span_names[sp], lat_bound_us,
+                    WC_LAT_BUCKETS, 1e6, 6,
+                    offsetof(wc_metrics_shard_t, lat_bucket) +
+                        sizeof(uint64_t) * (size_t)sp * (WC_LAT_BUCKETS + 1),
+                    offsetof(wc_metrics_shard_t, lat_sum_us) + sizeof(uint64_t) * (size_t)sp,
+                    offsetof(wc_metrics_shard_t, lat_count) + sizeof(uint64_t) * (size_t)sp);
     sb_printf(&b,
               "# HELP webcared_inflight Input messages consumed but not yet fully acknowledged.\n"
               "# TYPE webcared_inflight gauge\nwebcared_inflight %llu\n"
