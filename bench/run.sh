@@ -147,21 +147,9 @@ OUT_TOPICS=cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.
 # gets it as dedup.redis.addr, webcared-bench counts and watches both.
 DEDUP_REDIS_ADDR="" DEDUP_REDIS_PID=""
 dedup_redis_start() {
-    local dir=$WC_WORK/redis-dedup port
-    mkdir -p "$dir"
-    port=$(wc_free_port)
-    wc_proc_start redis-dedup "${WC_REDIS_SERVER:-/usr/bin/redis-server}" --port "$port" \
-        --bind 127.0.0.1 --dir "$dir" --save '' --appendonly no --daemonize no \
-        --pidfile "$dir/redis.pid" --logfile '' --protected-mode no
-    DEDUP_REDIS_PID=$WC_LAST_PID
-    DEDUP_REDIS_ADDR=127.0.0.1:$port
-    wc_wait_until "redis-dedup PING on $DEDUP_REDIS_ADDR" 20 _dedup_redis_pong "$port"
-    wc_log "redis-dedup up: $DEDUP_REDIS_ADDR"
-}
-_dedup_redis_pong() {
-    wc_proc_alive redis-dedup ||
-        wc_fail "redis-dedup exited during startup: $(tail -n 5 "$WC_WORK/redis-dedup.log")"
-    [[ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" == PONG ]]
+    wc_redis_start_named redis-dedup
+    DEDUP_REDIS_PID=$(wc_proc_pid redis-dedup)
+    DEDUP_REDIS_ADDR=$WC_NAMED_REDIS
 }
 
 fresh_env() {

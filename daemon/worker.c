@@ -141,9 +141,8 @@ wc_worker_t *wc_worker_create(wc_app_t *app, int index, char *errstr, size_t err
     const char *raddr = own ? cfg->dedup_redis_addr : cfg->redis_addr;
     if (cfg->dedup_remote && raddr && *raddr) {
         w->remote = wc_dedup_remote_create(raddr, own ? cfg->dedup_redis_password : cfg->redis_password,
-                                           app->cfg->redis_timeout_ms,
-                                           (int64_t)app->cfg->dedup_window_s * 1000, errstr,
-                                           errstr_size);
+                                           cfg->redis_timeout_ms, (int64_t)cfg->dedup_window_s * 1000,
+                                           errstr, errstr_size);
         if (!w->remote) {
             wc_worker_destroy(w);
             return NULL;

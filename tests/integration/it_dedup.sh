@@ -24,13 +24,8 @@ wc_kafka_start --brokers 3 --default-partitions 8 --topic mentions:16
 wc_redis_start
 OWN=${WC_IT_DEDUP_REDIS:-0}
 if [[ "$OWN" == 1 ]]; then
-    DD_PORT=$(wc_free_port)
-    mkdir -p "$WC_WORK/redis-dedup"
-    wc_proc_start redis-dedup /usr/bin/redis-server --port "$DD_PORT" --bind 127.0.0.1 \
-        --dir "$WC_WORK/redis-dedup" --save '' --appendonly no --daemonize no --logfile '' \
-        --protected-mode no
-    dd_pong() { [[ "$(redis-cli -h 127.0.0.1 -p "$DD_PORT" ping 2>/dev/null)" == PONG ]]; }
-    wc_wait_until "dedup redis PING" 20 dd_pong
+    wc_redis_start_named redis-dedup
+    DD_PORT=$WC_NAMED_REDIS_PORT
 fi
 
 wckafka gen --count "$N" --malformed-pct 0 --seed 44 --out "$WC_WORK/in.jsonl" \

@@ -398,23 +398,42 @@ wckafka() {
 # appended (e.g. --appendonly yes). Exports WC_REDIS (127.0.0.1:port),
 # WC_REDIS_PORT, WC_REDIS_PID.
 wc_redis_start() {
-    local bin=${WC_REDIS_SERVER:-/usr/bin/redis-server} dir=$WC_WORK/redis
-    [[ -x "$bin" ]] || wc_fail "redis-server not found at $bin (apt-get install redis-server)"
-    mkdir -p "$dir"
     WC_REDIS_PORT=${WC_REDIS_PORT:-$(wc_free_port)}
-    wc_proc_start redis "$bin" --port "$WC_REDIS_PORT" --bind 127.0.0.1 --dir "$dir" \
-        --save '' --appendonly no --daemonize no --pidfile "$dir/redis.pid" \
-        --logfile '' --protected-mode no "$@"
-    WC_REDIS_PID=$WC_LAST_PID
+    _wc_redis_spawn redis "$WC_REDIS_PORT" "$@"
+    WC_REDIS_PID=$(wc_proc_pid redis)
     WC_REDIS=127.0.0.1:$WC_REDIS_PORT
     export WC_REDIS WC_REDIS_PORT WC_REDIS_PID
-    wc_wait_until "redis PING on $WC_REDIS" 20 _wc_redis_pong
     wc_log "redis up: $WC_REDIS"
 }
 
-_wc_redis_pong() {
-    _wc_alive "$WC_REDIS_PID" || wc_fail "redis-server exited during startup: $(tail -n 5 "$WC_WORK/redis.log")"
-    [[ "$(redis-cli -h 127.0.0.1 -p "$WC_REDIS_PORT" ping 2>/dev/null)" == PONG ]]
+# wc_redis_start_named NAME : one more redis-server (process NAME, dir
+# $WC_WORK/NAME) on a free port, e.g. the dedup claims' own Redis; waits for
+# PING. Sets WC_NAMED_REDIS (127.0.0.1:port) and WC_NAMED_REDIS_PORT; stop it
+# with wc_proc_stop NAME.
+wc_redis_start_named() {
+    WC_NAMED_REDIS_PORT=$(wc_free_port)
+    _wc_redis_spawn "$1" "$WC_NAMED_REDIS_PORT"
+    WC_NAMED_REDIS=127.0.0.1:$WC_NAMED_REDIS_PORT
+    wc_log "$1 up: $WC_NAMED_REDIS"
+}
+
+# _wc_redis_spawn NAME PORT [redis-server args...] : no persistence, dir
+# $WC_WORK/NAME, log $WC_WORK/NAME.log; returns once it answers PING.
+_wc_redis_spawn() {
+    local name=$1 port=$2 bin=${WC_REDIS_SERVER:-/usr/bin/redis-server}
+    local dir=$WC_WORK/$name
+    shift 2
+    [[ -x "$bin" ]] || wc_fail "redis-server not found at $bin (apt-get install redis-server)"
+    mkdir -p "$dir"
+    wc_proc_start "$name" "$bin" --port "$port" --bind 127.0.0.1 --dir "$dir" \
+        --save '' --appendonly no --daemonize no --pidfile "$dir/redis.pid" \
+        --logfile '' --protected-mode no "$@"
+    wc_wait_until "$name PING on 127.0.0.1:$port" 20 _wc_redis_pong "$name" "$port"
+}
+
+_wc_redis_pong() { # NAME PORT
+    wc_proc_alive "$1" || wc_fail "$1 exited during startup: $(tail -n 5 "$WC_WORK/$1.log")"
+    [[ "$(redis-cli -h 127.0.0.1 -p "$2" ping 2>/dev/null)" == PONG ]]
 }
 
 # wc_redis_cli ARGS... : redis-cli against the test redis.
