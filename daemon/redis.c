@@ -16,6 +16,7 @@
  */
 #include "daemon/redis.h"
 #include "pipeline/log.h"
+#include "pipeline/resp_guard.h"
 
 #include <hiredis/adapters/libev.h>
 #include <stdarg.h>
@@ -181,6 +182,7 @@ static void redis_connect(wc_redis_t *r)
         return;
     }
     r->ac->data = r;
+    wc_resp_guard(r->ac->c.reader);
     redisLibevAttach(r->loop, r->ac);
     redisAsyncSetConnectCallback(r->ac, on_connect);
     redisAsyncSetDisconnectCallback(r->ac, on_disconnect);

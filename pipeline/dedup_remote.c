@@ -36,6 +36,7 @@
  */
 #include "pipeline/dedup_remote.h"
 #include "pipeline/hash.h"
+#include "pipeline/resp_guard.h"
 
 #include <errno.h>
 #include <hiredis/hiredis.h>
@@ -245,6 +246,7 @@ static int connect_redis(wc_dedup_remote_t *r, char *errstr, size_t errstr_size)
         return WC_ERR_UNAVAIL;
     }
     redisSetTimeout(r->c, tv);
+    wc_resp_guard(r->c->reader);
     if (r->password) {
         const char *argv[] = {"AUTH", r->password};
         size_t len[] = {4, strlen(r->password)};

@@ -56,8 +56,21 @@ if (( FUZZ_SECONDS > 0 )); then
         work=$(mktemp -d)
         [[ -d "$corpus" ]] && cp -r "$corpus"/. "$work"/
         echo "--- $name"
-        "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 "$work" 2>&1 | tail -n 4
+        # Crash/leak/OOM inputs go to build-fuzz/artifacts/ (kept for the
+        # report); on failure the fuzzer's own report is shown, not just stats.
+        mkdir -p build-fuzz/artifacts
+        rc=0
+        "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+            -artifact_prefix="build-fuzz/artifacts/$name-" "$work" > "build-fuzz/$name.log" 2>&1 \
+            || rc=$?
         rm -rf "$work"
+        if (( rc != 0 )); then
+            tail -n 80 "build-fuzz/$name.log"
+            echo "FAILED: $name exited $rc (libFuzzer: 70 timeout, 71 out-of-memory, 77 crash);" \
+                 "input in build-fuzz/artifacts/, log build-fuzz/$name.log" >&2
+            exit "$rc"
+        fi
+        tail -n 4 "build-fuzz/$name.log"
     done
 fi
 step "all tests passed"

@@ -38,6 +38,7 @@
  */
 #include "daemon/redis.h"
 #include "pipeline/log.h"
+#include "pipeline/resp_guard.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -190,6 +191,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const int outstanding = fz.offset + ncmds;
     redisReader *rd = redisReaderCreate();
     CHECK(rd != NULL);
+    wc_resp_guard(rd); /* the same bound as the client's reader */
     CHECK(redisReaderFeed(rd, in, n) == REDIS_OK);
     size_t send_len = n;
     for (;;) {
