@@ -188,6 +188,7 @@ int main(int argc, char **argv)
     size_t n = 1000000, warm = 2000000;
     int reps = 5, max_threads = 2;
     unsigned long capacity = 0;
+    const char *only = NULL; /* one of check, batch, api, hit, stage */
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--n") && i + 1 < argc)
             n = strtoull(argv[++i], NULL, 10);
@@ -199,10 +200,18 @@ int main(int argc, char **argv)
             capacity = strtoul(argv[++i], NULL, 10);
         else if (!strcmp(argv[i], "--threads") && i + 1 < argc)
             max_threads = atoi(argv[++i]);
+        else if (!strcmp(argv[i], "--only") && i + 1 < argc)
+            only = argv[++i];
         else {
-            fprintf(stderr, "usage: %s [--n N] [--warm N] [--reps R] [--threads 1..8] [--capacity N]\n", argv[0]);
+            fprintf(stderr, "usage: %s [--n N] [--warm N] [--reps R] [--threads 1..8] [--capacity N] "
+                    "[--only check|batch|api|hit|stage]\n", argv[0]);
             return 2;
         }
+    }
+    if (only && strcmp(only, "hit") && strcmp(only, "stage") && strcmp(only, mode_name[0]) &&
+        strcmp(only, mode_name[1]) && strcmp(only, mode_name[2])) {
+        fprintf(stderr, "--only: check, batch, api, hit or stage\n");
+        return 2;
     }
     if (reps < 1 || reps > 64 || max_threads < 1 || max_threads > 8 || n < 1000) {
         fprintf(stderr, "bad arguments\n");
@@ -228,6 +237,8 @@ int main(int argc, char **argv)
     }
     double best1[NMODES] = {0}, med1[NMODES] = {0};
     for (int mode = 0; mode < NMODES; mode++) {
+        if (only && strcmp(only, mode_name[mode]))
+            continue;
         for (int nt = 1; nt <= max_threads; nt++) {
             wc_dedup_t *d = wc_dedup_create(&c, err, sizeof(err));
             if (!d) {
@@ -261,7 +272,7 @@ int main(int argc, char **argv)
     /* read-only lookups: every key is a redelivery of a resident mention
      * (the EXACT path: index probe + record read, no writes) */
     double lbest1 = 0, lmed1 = 0;
-    for (int nt = 1; nt <= max_threads; nt++) {
+    for (int nt = 1; nt <= max_threads && (!only || !strcmp(only, "hit")); nt++) {
         wc_dedup_config_t lc = c;
         lc.capacity = (uint32_t)WC_MIN((uint64_t)n * (uint64_t)nt * 2, WC_DEDUP_CAPACITY_MAX);
         wc_dedup_t *d = wc_dedup_create(&lc, err, sizeof(err));
@@ -306,9 +317,11 @@ int main(int argc, char **argv)
                    v[reps / 2] / lmed1, v[reps - 1] / lbest1);
         wc_dedup_destroy(d);
     }
-    double smed, sbest = measure_stage(n, reps, &smed);
-    printf("stage (key build incl. SimHash + check, 1 thread): median %.2f M mentions/s, best %.2f M\n",
-           smed / 1e6, sbest / 1e6);
+    if (!only || !strcmp(only, "stage")) {
+        double smed, sbest = measure_stage(n, reps, &smed);
+        printf("stage (key build incl. SimHash + check, 1 thread): median %.2f M mentions/s, "
+               "best %.2f M\n", smed / 1e6, sbest / 1e6);
+    }
     for (int t = 0; t < max_threads; t++)
         free(keys[t]);
     return 0;
