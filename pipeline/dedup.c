@@ -57,8 +57,11 @@
  *   seqlock and compares key, generation, status and age. The only
  *   invariant it can break is "slots of in-flight records are never
  *   evicted" (used by exactly-one-NEW below), and only for a record that
- *   stayed in flight while more than a lap (cap + cap/16 records, 0.5 s at
- *   1 M first sightings/s with the default 2^19) was allocated after it:
+ *   stayed in flight while most of a lap was allocated after it (its seq
+ *   is at most cap/4 behind the cursor, since rec_alloc drops older
+ *   chunks, so lapped means more than cap + cap/16 - cap/4 allocations
+ *   since; a full bucket evicts without reading after cap/4, see FULL
+ *   BUCKETS; 0.13 s at 1 M first sightings/s with the default 2^19):
  *   then two concurrent first sightings of the same id or near key can
  *   both become NEW (two cases, not a false merge). A helper publishing a
  *   stalled owner's near keys reads the owner's seq from the record; if
@@ -163,8 +166,30 @@
  *   record of the ring, i.e. roughly the oldest, even if it is younger than
  *   window_ms (counted in stats.evicted_live: the effective window is then
  *   capacity / rate). A full bucket (no empty or lapped slot) evicts its
- *   oldest slot that does not belong to an in-flight record. So the table never returns WC_ERR_FULL;
- *   overload shortens memory instead of growing it or blocking workers.
+ *   oldest slot that does not belong to an in-flight record (FULL BUCKETS).
+ *   So the table never returns WC_ERR_FULL; overload shortens memory
+ *   instead of growing it or blocking workers.
+ *
+ * FULL BUCKETS (slot_publish_slow). The index holds ~4 live slots per
+ *   8-slot bucket, so ~7% of the publishes find their bucket full (no
+ *   empty, lapped or tick-expired slot; stats.slot_full). The victim is the
+ *   slot with the largest seq age (the earliest allocated record: normally
+ *   the oldest first sighting, or a stale slot not yet lapped). Reading its
+ *   record to see whether it is in flight was a cache miss per full bucket,
+ *   a quarter of the check's time, so a victim half a lap old or older is
+ *   evicted without reading it. That is safe for the same reason as
+ *   "lapped": the allocator drops a chunk more than a quarter lap behind
+ *   the cursor (rec_alloc), so a record's seq is at most cap/4 behind the
+ *   cursor when it is allocated, and a record half a lap behind the
+ *   publisher's seq was allocated at least a quarter lap (cap/4 records)
+ *   before it. It is in flight only if its owner stalled mid-check while
+ *   that many records were allocated; evicting its slot then hides it, the
+ *   fail-open case of LAZY EMPTYING (a missed duplicate, or two cases for a
+ *   concurrent first sighting; never a false merge). A younger victim is
+ *   read; if it is in flight, every slot is read (in-flight slots are
+ *   kept, dead ones preferred, else the oldest by first sighting). The
+ *   near index is one array for text keys and all bands, so "stale" (the
+ *   record no longer has this tag) checks all of a record's near tags.
  *
  * STATS are approximate (per-thread counters flushed every chunk).
  */
@@ -271,6 +296,7 @@ struct wc_dedup {
     _Alignas(WC_CACHELINE) _Atomic uint64_t cursor;
     _Alignas(WC_CACHELINE) _Atomic uint64_t st_evicted_live;
     _Atomic uint64_t st_slot_evicted;
+    _Atomic uint64_t st_slot_full;
     _Atomic uint64_t st_publish_failed;
     _Atomic uint64_t st_author_evicted;
 };
@@ -280,7 +306,7 @@ static _Thread_local struct {
     uint64_t inst;
     uint64_t next, end;
     uint64_t rng;
-    uint32_t evicted_live, slot_evicted, publish_failed, author_evicted;
+    uint32_t evicted_live, slot_evicted, slot_full, publish_failed, author_evicted;
 } tl;
 
 static _Atomic uint64_t g_inst = 1;
@@ -418,11 +444,13 @@ static void stats_flush(wc_dedup_t *d)
         atomic_fetch_add_explicit(&d->st_evicted_live, tl.evicted_live, memory_order_relaxed);
     if (tl.slot_evicted)
         atomic_fetch_add_explicit(&d->st_slot_evicted, tl.slot_evicted, memory_order_relaxed);
+    if (tl.slot_full)
+        atomic_fetch_add_explicit(&d->st_slot_full, tl.slot_full, memory_order_relaxed);
     if (tl.publish_failed)
         atomic_fetch_add_explicit(&d->st_publish_failed, tl.publish_failed, memory_order_relaxed);
     if (tl.author_evicted)
         atomic_fetch_add_explicit(&d->st_author_evicted, tl.author_evicted, memory_order_relaxed);
-    tl.evicted_live = tl.slot_evicted = tl.publish_failed = tl.author_evicted = 0;
+    tl.evicted_live = tl.slot_evicted = tl.slot_full = tl.publish_failed = tl.author_evicted = 0;
 }
 
 static inline void tl_bind(wc_dedup_t *d)
@@ -430,7 +458,7 @@ static inline void tl_bind(wc_dedup_t *d)
     if (tl.inst != d->inst) {
         tl.inst = d->inst;
         tl.next = tl.end = 0;
-        tl.evicted_live = tl.slot_evicted = tl.publish_failed = tl.author_evicted = 0;
+        tl.evicted_live = tl.slot_evicted = tl.slot_full = tl.publish_failed = tl.author_evicted = 0;
     }
 }
 
@@ -500,8 +528,9 @@ static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out, uint32_
             tl.end = tl.next + ALLOC_CHUNK;
         }
         uint64_t s = tl.next++;
-        /* a chunk older than one lap would recycle fresh records: drop it */
-        if (LD(&d->cursor) - s > (uint64_t)d->cap) {
+        /* a chunk older than a quarter lap: drop it (older than a lap it
+         * would recycle fresh records; see FULL BUCKETS for the quarter) */
+        if (LD(&d->cursor) - s > (uint64_t)d->cap / 4) {
             tl.next = tl.end;
             continue;
         }
@@ -749,18 +778,21 @@ static inline void bucket_load(_Atomic uint64_t *b, uint64_t *ws)
 #define SK_ID (-1)
 #define SK_TEXT (-2)
 
+/* The near index is one array for the text keys and every band: a bucket
+ * holds slots of any of them (a bucket of band 0 may hold another record's
+ * band-2 slot), so a near slot is stale only if it matches none of its
+ * record's near tags. (Until 2026-12 this compared with the bucket's own
+ * band only and took other bands' live slots for dead ones.) */
 static inline bool slot_stale(const wc_dedup_t *d, const snap_t *s, uint64_t w, int kind)
 {
-    uint32_t tag;
     if (kind == SK_ID)
-        tag = id_tag(s->id);
-    else if (kind == SK_TEXT)
-        tag = (s->meta & FL_SIM) ? ~0u : (uint32_t)(s->nk >> 44);
-    else
-        tag = (s->meta & FL_SIM) ? (uint32_t)(rotr64(s->nk, d->band_tag_rot[kind]) &
-                                              0xfffffu)
-                                 : ~0u;
-    return tag != SLOT_TAG(w);
+        return id_tag(s->id) != SLOT_TAG(w);
+    if (!(s->meta & FL_SIM))
+        return (uint32_t)(s->nk >> 44) != SLOT_TAG(w);
+    for (int b = 0; b < d->nbands; b++)
+        if ((uint32_t)(rotr64(s->nk, d->band_tag_rot[b]) & 0xfffffu) == SLOT_TAG(w))
+            return false;
+    return true;
 }
 
 /* A slot whose tick is more than a window behind ours is expired without
@@ -817,6 +849,43 @@ __attribute__((noinline)) static int slot_publish_slow(wc_dedup_t *d, _Atomic ui
         for (int i = 0; i < BUCKET_SLOTS && victim < 0; i++)
             if (tick12_expired(d, tick, w[i]))
                 victim = i;
+        if (victim < 0) {
+            tl.slot_full++;
+            /* full: the slot of the earliest allocated record (by seq;
+             * ages >= 2^30 are records allocated after ours). Half a lap
+             * or older, it is evicted without reading the record (a cache
+             * miss per full bucket, a quarter of the check's time): it
+             * cannot be in flight unless its owner stalled mid-check while
+             * a quarter lap was allocated (FULL BUCKETS in the design
+             * comment). Younger, the record is read; if it is in flight,
+             * the scan below reads them all. */
+            const uint32_t cur = SLOT_REF(word) & SEQ31;
+            uint32_t oage = 0;
+            for (int i = 0; i < BUCKET_SLOTS; i++) {
+                uint32_t age = (cur - SLOT_REF(w[i])) & SEQ31;
+                if (age < (1u << 30) && age > oage) {
+                    oage = age;
+                    victim = i;
+                }
+            }
+            if (victim >= 0 && oage >= d->cap / 2) {
+                if (oage <= d->cap)
+                    tl.slot_evicted++; /* most likely live (not yet recycled) */
+            } else if (victim >= 0) {
+                snap_t s;
+                unsigned st;
+                if (!rec_snap(&d->rec[slot_idx(d, w[victim])], &s)) {
+                    /* being recycled: its slot is stale */
+                } else if (in_flight(st = ST_STATUS(s.st)) &&
+                           !slot_stale(d, &s, w[victim], kind)) {
+                    victim = -1; /* a claim in progress: look at them all */
+                } else if (!(st == S_ID_LOST || slot_stale(d, &s, w[victim], kind) ||
+                             expired(d, now, s.t) ||
+                             (kind != SK_ID && (st == S_DUP || st == S_DOOMED)))) {
+                    tl.slot_evicted++;
+                }
+            }
+        }
         if (victim < 0) {
             /* full: dereference to find dead entries or the oldest live one */
             uint64_t best_t = UINT64_MAX;
@@ -1509,6 +1578,7 @@ void wc_dedup_stats(wc_dedup_t *d, wc_dedup_stats_t *st)
     st->inserted = LD(&d->cursor);
     st->evicted_live = LD(&d->st_evicted_live);
     st->slot_evicted_live = LD(&d->st_slot_evicted);
+    st->slot_full = LD(&d->st_slot_full);
     st->publish_failed = LD(&d->st_publish_failed);
     st->author_evicted = LD(&d->st_author_evicted);
 }

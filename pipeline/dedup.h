@@ -147,7 +147,11 @@ typedef struct wc_dedup_stats {
     uint64_t inserted;          /* records allocated (first sightings and near-dup ids) */
     uint64_t evicted_live;      /* records recycled before window_ms passed (table full:
                                  * the effective window is shorter than configured) */
-    uint64_t slot_evicted_live; /* index slots of live entries overwritten (bucket full) */
+    uint64_t slot_full;         /* publishes that found their bucket full (no empty, lapped
+                                 * or expired slot): one slot was evicted */
+    uint64_t slot_evicted_live; /* of those, slots of live entries overwritten (approximate:
+                                 * a slot half a lap old is counted without reading its
+                                 * record) */
     uint64_t publish_failed;    /* index slot could not be published (bucket full of
                                  * in-flight entries; concurrent near-dups may be missed) */
     uint64_t author_evicted;    /* distinct-author set entries overwritten (bucket full) */

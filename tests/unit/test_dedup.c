@@ -561,7 +561,14 @@ WC_TEST(dedup_lapped_slots_reused)
     wc_dedup_stats_t st;
     wc_dedup_stats(d, &st);
     WC_CHECK_EQ_INT(st.publish_failed, 0);
-    WC_CHECK(st.slot_evicted_live < N / 10); /* 1971 before and after lazy emptying */
+    /* 5 publishes per mention; with the index sized at ~4 live slots per
+     * 8-slot bucket some 7% of the buckets are full (Poisson): measured
+     * 13,703 full, 10,425 live slots pushed out. If lapped slots were not
+     * reused, buckets would fill with stale slots and nearly every publish
+     * would find its bucket full. (Until 2026-12 the count of live slots
+     * pushed out was 1,971: other bands' live slots were taken for dead.) */
+    WC_CHECK(st.slot_full < N / 2);
+    WC_CHECK(st.slot_evicted_live <= st.slot_full);
     int exact = 0, near = 0, old_new = 0;
     for (int i = N - CAP / 2; i < N; i++) {
         wc_dedup_key_t k;
