@@ -1188,6 +1188,8 @@ void wc_app_gauges(const wc_app_t *app, wc_metrics_gauges_t *g)
     g->workers = app->nworkers;
     g->rules_loaded_at_ms = app->rules_loaded_at_ms;
     g->assigned_partitions = app->assigned;
+    if (app->dedup)
+        wc_dedup_stats(app->dedup, &g->dedup);
 }
 
 /* ------------------------------------------------------------------ */

@@ -253,6 +253,41 @@ char *wc_metrics_render(const wc_metrics_t *m, const wc_metrics_gauges_t *g, siz
               (unsigned long long)g->inflight, (long long)g->consumer_lag, g->ready, g->kafka_up,
               g->redis_up, g->workers, (unsigned long long)g->assigned_partitions,
               (double)g->rules_loaded_at_ms / 1000.0);
+    const wc_dedup_stats_t *dd = &g->dedup;
+    sb_printf(&b,
+              "# HELP webcared_dedup_table_capacity Records in the in-process dedup table "
+              "(dedup.capacity rounded up to a power of two).\n"
+              "# TYPE webcared_dedup_table_capacity gauge\nwebcared_dedup_table_capacity %u\n"
+              "# HELP webcared_dedup_table_memory_bytes Memory mapped for the dedup table.\n"
+              "# TYPE webcared_dedup_table_memory_bytes gauge\nwebcared_dedup_table_memory_bytes %zu\n"
+              "# HELP webcared_dedup_table_inserted_total Records handed out (first sightings and "
+              "near-copies; counted per allocation chunk of 32).\n"
+              "# TYPE webcared_dedup_table_inserted_total counter\n"
+              "webcared_dedup_table_inserted_total %llu\n"
+              "# HELP webcared_dedup_table_evicted_live_total Records recycled before "
+              "dedup.window.s passed: the table is full and remembers capacity / rate, not the window.\n"
+              "# TYPE webcared_dedup_table_evicted_live_total counter\n"
+              "webcared_dedup_table_evicted_live_total %llu\n"
+              "# HELP webcared_dedup_table_slot_full_total Index publishes that found their bucket "
+              "full (one slot evicted).\n"
+              "# TYPE webcared_dedup_table_slot_full_total counter\n"
+              "webcared_dedup_table_slot_full_total %llu\n"
+              "# HELP webcared_dedup_table_slot_evicted_live_total Of those, slots of live entries "
+              "(approximate).\n"
+              "# TYPE webcared_dedup_table_slot_evicted_live_total counter\n"
+              "webcared_dedup_table_slot_evicted_live_total %llu\n"
+              "# HELP webcared_dedup_table_publish_failed_total Index publishes that failed (bucket "
+              "full of in-flight claims: a concurrent near-copy may be missed).\n"
+              "# TYPE webcared_dedup_table_publish_failed_total counter\n"
+              "webcared_dedup_table_publish_failed_total %llu\n"
+              "# HELP webcared_dedup_table_author_evicted_total Distinct-author set entries "
+              "overwritten (bucket full: distinct_authors may count an author twice).\n"
+              "# TYPE webcared_dedup_table_author_evicted_total counter\n"
+              "webcared_dedup_table_author_evicted_total %llu\n",
+              dd->capacity, dd->memory_bytes, (unsigned long long)dd->inserted,
+              (unsigned long long)dd->evicted_live, (unsigned long long)dd->slot_full,
+              (unsigned long long)dd->slot_evicted_live, (unsigned long long)dd->publish_failed,
+              (unsigned long long)dd->author_evicted);
     *len = b.len;
     return b.p;
 }

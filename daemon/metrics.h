@@ -12,6 +12,7 @@
 
 #include "pipeline/classify.h"
 #include "pipeline/common.h"
+#include "pipeline/dedup.h"
 #include "pipeline/mention.h"
 
 #include <stdatomic.h>
@@ -113,6 +114,7 @@ typedef struct wc_metrics_gauges {
     int workers;
     int64_t rules_loaded_at_ms;
     uint64_t assigned_partitions;
+    wc_dedup_stats_t dedup; /* the in-process dedup table (wc_dedup_stats) */
 } wc_metrics_gauges_t;
 
 /* Render Prometheus text exposition into a malloc'ed buffer. */

@@ -70,6 +70,15 @@ created1=$(dd_metric "$P1" webcared_cases_created_total)
 near1=$(dd_metric "$P1" webcared_dedup_near_total)
 wc_assert_eq "first pass: one output per mention" "$N" $(( created1 + near1 ))
 wc_log "first pass: $created1 created, $near1 near-duplicate updates"
+# the table's own gauges: every first sighting took a record, none was
+# recycled early (10,000 < capacity), no publish failed
+cap1=$(dd_metric "$P1" webcared_dedup_table_capacity)
+ins1=$(dd_metric "$P1" webcared_dedup_table_inserted_total)
+wc_log "dedup table: capacity $cap1, records handed out $ins1"
+(( cap1 >= 1024 && (cap1 & (cap1 - 1)) == 0 )) || wc_fail "dedup table capacity '$cap1' not a power of two >= 1024"
+(( ins1 >= N )) || wc_fail "dedup table handed out $ins1 records for $N first sightings"
+wc_assert_eq "first pass: table evicted_live" 0 "$(dd_metric "$P1" webcared_dedup_table_evicted_live_total)"
+wc_assert_eq "first pass: table publish_failed" 0 "$(dd_metric "$P1" webcared_dedup_table_publish_failed_total)"
 
 produce "$WC_WORK/in.jsonl"
 wc_wait_until "second pass processed" 180 settled "$P1" $(( 2 * N ))
