@@ -57,11 +57,13 @@
  *   seqlock and compares key, generation, status and age. The only
  *   invariant it can break is "slots of in-flight records are never
  *   evicted" (used by exactly-one-NEW below), and only for a record that
- *   stayed in flight while most of a lap was allocated after it (its seq
- *   is at most cap/4 behind the cursor, since rec_alloc drops older
- *   chunks, so lapped means more than cap + cap/16 - cap/4 allocations
- *   since; a full bucket evicts without reading after cap/4, see FULL
- *   BUCKETS; 0.13 s at 1 M first sightings/s with the default 2^19):
+ *   stayed in flight while much of a lap was allocated after it: its seq
+ *   is at most D = chunk_drop_age behind the cursor when handed out, so
+ *   lapped means more than cap + cap/16 - D allocations since (13/16 of a
+ *   lap at the usual D = cap/4; only cap/16 if D reaches a lap, with tiny
+ *   tables and many threads), and a full bucket evicts unread only after
+ *   a quarter lap (FULL BUCKETS; at the default 2^19, 131,072 records,
+ *   0.13 s at 1 M first sightings/s):
  *   then two concurrent first sightings of the same id or near key can
  *   both become NEW (two cases, not a false merge). A helper publishing a
  *   stalled owner's near keys reads the owner's seq from the record; if
@@ -176,20 +178,25 @@
  *   slot with the largest seq age (the earliest allocated record: normally
  *   the oldest first sighting, or a stale slot not yet lapped). Reading its
  *   record to see whether it is in flight was a cache miss per full bucket,
- *   a quarter of the check's time, so a victim half a lap old or older is
- *   evicted without reading it. That is safe for the same reason as
- *   "lapped": the allocator drops a chunk more than a quarter lap behind
- *   the cursor (rec_alloc), so a record's seq is at most cap/4 behind the
- *   cursor when it is allocated, and a record half a lap behind the
- *   publisher's seq was allocated at least a quarter lap (cap/4 records)
- *   before it. It is in flight only if its owner stalled mid-check while
- *   that many records were allocated; evicting its slot then hides it, the
- *   fail-open case of LAZY EMPTYING (a missed duplicate, or two cases for a
- *   concurrent first sighting; never a false merge). A younger victim is
- *   read; if it is in flight, every slot is read (in-flight slots are
- *   kept, dead ones preferred, else the oldest by first sighting). The
- *   near index is one array for text keys and all bands, so "stale" (the
- *   record no longer has this tag) checks all of a record's near tags.
+ *   a quarter of the check's time, so a victim at least D + cap/4 old is
+ *   evicted without reading it, D = chunk_drop_age (a quarter lap, or 64
+ *   per thread bound to the table if that is more; at most a lap). That is
+ *   safe for the same reason as "lapped": rec_alloc drops a chunk more than
+ *   D behind the cursor, so a record's seq is at most D behind the cursor
+ *   when it is handed out, and a record D + cap/4 behind the publisher's
+ *   seq was allocated at least a quarter lap (cap/4 records) before it. It
+ *   is in flight only if its owner stalled mid-check while that many
+ *   records were allocated (at the default 2^19: 131,072); evicting its
+ *   slot then hides it, the fail-open case of LAZY EMPTYING (a missed
+ *   duplicate, or two cases for a concurrent first sighting; never a false
+ *   merge). With the usual D = cap/4 the threshold is half a lap (3/4 of a
+ *   lap cost ~10%: evicting the oldest keeps full buckets young, so their
+ *   oldest slot is often under 3/4); when D + cap/4 exceeds a lap (tiny
+ *   tables, many threads) nothing is evicted unread. A younger victim is read; if it is in flight, every
+ *   slot is read (in-flight slots are kept, dead ones preferred, else the
+ *   oldest by first sighting). The near index is one array for text keys
+ *   and all bands, so "stale" (the record no longer has this tag) checks
+ *   all of a record's near tags.
  *
  * STATS are approximate (per-thread counters flushed every chunk).
  */
@@ -292,6 +299,7 @@ struct wc_dedup {
     _Atomic uint64_t *near_slots;
     _Atomic uint64_t *auth_slots;
     size_t rec_bytes, id_bytes, near_bytes, auth_bytes;
+    _Atomic uint32_t threads; /* threads that bound to the table (chunk_drop_age); read-mostly */
     _Alignas(WC_CACHELINE) _Atomic int64_t now;
     _Alignas(WC_CACHELINE) _Atomic uint64_t cursor;
     _Alignas(WC_CACHELINE) _Atomic uint64_t st_evicted_live;
@@ -458,6 +466,9 @@ static inline void tl_bind(wc_dedup_t *d)
     if (tl.inst != d->inst) {
         tl.inst = d->inst;
         tl.next = tl.end = 0;
+        /* a thread that alternates between tables counts again: only
+         * ever too many, which is the safe side of chunk_drop_age */
+        atomic_fetch_add_explicit(&d->threads, 1, memory_order_relaxed);
         tl.evicted_live = tl.slot_evicted = tl.slot_full = tl.publish_failed = tl.author_evicted = 0;
     }
 }
@@ -518,6 +529,20 @@ static inline bool slot_lapped(lap_t l, uint64_t w)
 
 /* Take the next reusable record of this thread's ring chunk and move it to
  * INIT with a new generation. Skips in-flight records. */
+/* A thread's allocation chunk is dropped once the cursor is more than this
+ * past the record about to be taken: a quarter lap, or two chunks per
+ * thread if that is more (with T threads allocating at the same pace a
+ * chunk ages ~32 T while it is used; below that every chunk would be
+ * dropped after one record and the table would hold ~32 records), at most
+ * a lap (older, it would recycle fresh records). Bounds how far behind the
+ * cursor a record's seq can be when it is handed out (FULL BUCKETS). */
+static inline uint64_t chunk_drop_age(const wc_dedup_t *d)
+{
+    uint64_t t = (uint64_t)atomic_load_explicit(&d->threads, memory_order_relaxed);
+    uint64_t age = WC_MAX((uint64_t)d->cap / 4, 2 * ALLOC_CHUNK * t);
+    return WC_MIN(age, (uint64_t)d->cap);
+}
+
 static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out, uint32_t *seq_out)
 {
     tl_bind(d);
@@ -528,9 +553,8 @@ static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out, uint32_
             tl.end = tl.next + ALLOC_CHUNK;
         }
         uint64_t s = tl.next++;
-        /* a chunk older than a quarter lap: drop it (older than a lap it
-         * would recycle fresh records; see FULL BUCKETS for the quarter) */
-        if (LD(&d->cursor) - s > (uint64_t)d->cap / 4) {
+        /* a chunk too far behind the cursor: drop it */
+        if (LD(&d->cursor) - s > chunk_drop_age(d)) {
             tl.next = tl.end;
             continue;
         }
@@ -852,13 +876,13 @@ __attribute__((noinline)) static int slot_publish_slow(wc_dedup_t *d, _Atomic ui
         if (victim < 0) {
             tl.slot_full++;
             /* full: the slot of the earliest allocated record (by seq;
-             * ages >= 2^30 are records allocated after ours). Half a lap
-             * or older, it is evicted without reading the record (a cache
-             * miss per full bucket, a quarter of the check's time): it
-             * cannot be in flight unless its owner stalled mid-check while
-             * a quarter lap was allocated (FULL BUCKETS in the design
-             * comment). Younger, the record is read; if it is in flight,
-             * the scan below reads them all. */
+             * ages >= 2^30 are records allocated after ours). At least
+             * chunk_drop_age + a quarter lap old, it is evicted without
+             * reading the record (a cache miss per full bucket, a quarter
+             * of the check's time): it cannot be in flight unless its
+             * owner stalled mid-check while a quarter lap was allocated
+             * (FULL BUCKETS in the design comment). Younger, the record is
+             * read; if it is in flight, the scan below reads them all. */
             const uint32_t cur = SLOT_REF(word) & SEQ31;
             uint32_t oage = 0;
             for (int i = 0; i < BUCKET_SLOTS; i++) {
@@ -868,7 +892,7 @@ __attribute__((noinline)) static int slot_publish_slow(wc_dedup_t *d, _Atomic ui
                     victim = i;
                 }
             }
-            if (victim >= 0 && oage >= d->cap / 2) {
+            if (victim >= 0 && oage >= chunk_drop_age(d) + d->cap / 4) {
                 if (oage <= d->cap)
                     tl.slot_evicted++; /* most likely live (not yet recycled) */
             } else if (victim >= 0) {

@@ -148,7 +148,8 @@ typedef struct wc_dedup_stats {
     uint64_t evicted_live;      /* records recycled before window_ms passed (table full:
                                  * the effective window is shorter than configured) */
     uint64_t slot_full;         /* publishes that found their bucket full (no empty, lapped
-                                 * or expired slot): one slot was evicted */
+                                 * or expired slot): one slot was evicted (per attempt; a
+                                 * publish whose CAS lost a race counts again) */
     uint64_t slot_evicted_live; /* of those, slots of live entries overwritten (approximate:
                                  * a slot half a lap old is counted without reading its
                                  * record) */
