@@ -7,8 +7,8 @@
  *     documented errors and errstr says "fuzz:LINE: ..." (the origin is
  *     always named). On success: wc_config_validate() returns 0 or a
  *     negative code with a message, and wc_config_workers() is in 1..64.
- *  2. Secrets are never printed: set redis.password, privacy.hmac.key and
- *     kafka.global.sasl.password to a sentinel (skipped when the input
+ *  2. Secrets are never printed: set redis.password, dedup.redis.password,
+ *     privacy.hmac.key and kafka.global.sasl.password to a sentinel (skipped when the input
  *     itself contains the sentinel) and check the --print-config dump does
  *     not contain it.
  *  3. The dump is a config file: parsing it into a new config and dumping
@@ -109,9 +109,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     CHECK(diff[0] == '\0');
     /* Only the masked secrets may differ ("********" parsed back). */
     const int nd = wc_config_diff_nonreloadable(c, c2, big, sizeof(big));
-    CHECK(nd >= 0 && nd <= 2);
+    CHECK(nd >= 0 && nd <= 3);
     for (char *save = NULL, *k = strtok_r(big, ",", &save); k; k = strtok_r(NULL, ",", &save))
-        CHECK(!strcmp(k, "redis.password") || !strcmp(k, "privacy.hmac.key"));
+        CHECK(!strcmp(k, "redis.password") || !strcmp(k, "dedup.redis.password") ||
+              !strcmp(k, "privacy.hmac.key"));
     memset(diff, 'x', sizeof(diff));
     wc_config_set(c2, "workers", "63", "t", err, sizeof(err));
     wc_config_set(c2, "instance.id", "a-long-instance-name-to-overflow-the-small-buffer", "t", err,
@@ -126,6 +127,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     /* 2: secrets are masked. */
     if (!memmem(data, size, SENTINEL, strlen(SENTINEL))) {
         CHECK(wc_config_set(c, "redis.password", SENTINEL, "t", err, sizeof(err)) == 0);
+        CHECK(wc_config_set(c, "dedup.redis.password", SENTINEL, "t", err, sizeof(err)) == 0);
         CHECK(wc_config_set(c, "privacy.hmac.key", SENTINEL, "t", err, sizeof(err)) == 0);
         rc = wc_config_set(c, "kafka.global.sasl.password", SENTINEL, "t", err, sizeof(err));
         CHECK(rc == 0 || rc == WC_ERR_RANGE); /* the 64 passthrough slots may be full */
