@@ -192,9 +192,9 @@
  *   merge). With the usual D = cap/4 the threshold is half a lap (3/4 of a
  *   lap cost ~10%: evicting the oldest keeps full buckets young, so their
  *   oldest slot is often under 3/4); when D + cap/4 exceeds a lap (tiny
- *   tables, many threads) nothing is evicted unread. A younger victim is read; if it is in flight, every
- *   slot is read (in-flight slots are kept, dead ones preferred, else the
- *   oldest by first sighting). The near index is one array for text keys
+ *   tables, many threads) nothing is evicted unread. A younger victim is
+ *   read; if it is in flight, every slot is read (in-flight slots are kept,
+ *   dead ones preferred, else the oldest by first sighting). The near index is one array for text keys
  *   and all bands, so "stale" (the record no longer has this tag) checks
  *   all of a record's near tags.
  *
@@ -527,8 +527,6 @@ static inline bool slot_lapped(lap_t l, uint64_t w)
     return (l.base - w) << 1 < l.lim;
 }
 
-/* Take the next reusable record of this thread's ring chunk and move it to
- * INIT with a new generation. Skips in-flight records. */
 /* A thread's allocation chunk is dropped once the cursor is more than this
  * past the record about to be taken: a quarter lap, or two chunks per
  * thread if that is more (with T threads allocating at the same pace a
@@ -543,6 +541,8 @@ static inline uint64_t chunk_drop_age(const wc_dedup_t *d)
     return WC_MIN(age, (uint64_t)d->cap);
 }
 
+/* Take the next reusable record of this thread's ring chunk and move it to
+ * INIT with a new generation. Skips in-flight records. */
 static uint32_t rec_alloc(wc_dedup_t *d, int64_t now, uint32_t *gen_out, uint32_t *seq_out)
 {
     tl_bind(d);
@@ -819,6 +819,25 @@ static inline bool slot_stale(const wc_dedup_t *d, const snap_t *s, uint64_t w, 
     return true;
 }
 
+/* What a full bucket may do with slot w, whose record reads as s: keep it
+ * (an in-flight claim, never evicted), take it as dead (a lost id claim,
+ * stale, expired, or in a near bucket no longer an original) or, if no
+ * slot is dead, evict it as live (never in flight). */
+enum { SV_LIVE, SV_DEAD, SV_KEEP };
+
+static inline int slot_verdict(const wc_dedup_t *d, const snap_t *s, uint64_t w, int kind,
+                               int64_t now)
+{
+    unsigned st = ST_STATUS(s->st);
+    bool stale = slot_stale(d, s, w, kind);
+    if (in_flight(st) && !stale)
+        return SV_KEEP;
+    if (st == S_ID_LOST || stale || expired(d, now, s->t) ||
+        (kind != SK_ID && (st == S_DUP || st == S_DOOMED)))
+        return SV_DEAD;
+    return SV_LIVE;
+}
+
 /* A slot whose tick is more than a window behind ours is expired without
  * looking at its record. Ages of half the 12-bit range or more are read as
  * "ahead of us" (published by a thread whose now is already a tick later:
@@ -897,16 +916,13 @@ __attribute__((noinline)) static int slot_publish_slow(wc_dedup_t *d, _Atomic ui
                     tl.slot_evicted++; /* most likely live (not yet recycled) */
             } else if (victim >= 0) {
                 snap_t s;
-                unsigned st;
-                if (!rec_snap(&d->rec[slot_idx(d, w[victim])], &s)) {
-                    /* being recycled: its slot is stale */
-                } else if (in_flight(st = ST_STATUS(s.st)) &&
-                           !slot_stale(d, &s, w[victim], kind)) {
-                    victim = -1; /* a claim in progress: look at them all */
-                } else if (!(st == S_ID_LOST || slot_stale(d, &s, w[victim], kind) ||
-                             expired(d, now, s.t) ||
-                             (kind != SK_ID && (st == S_DUP || st == S_DOOMED)))) {
-                    tl.slot_evicted++;
+                /* not readable: being recycled, its slot is stale */
+                if (rec_snap(&d->rec[slot_idx(d, w[victim])], &s)) {
+                    int vs = slot_verdict(d, &s, w[victim], kind, now);
+                    if (vs == SV_KEEP)
+                        victim = -1; /* a claim in progress: look at them all */
+                    else if (vs == SV_LIVE)
+                        tl.slot_evicted++;
                 }
             }
         }
@@ -921,14 +937,13 @@ __attribute__((noinline)) static int slot_publish_slow(wc_dedup_t *d, _Atomic ui
                     dead = true;
                     continue;
                 }
-                unsigned st = ST_STATUS(s.st);
-                if (in_flight(st) && !slot_stale(d, &s, w[i], kind))
+                int vs = slot_verdict(d, &s, w[i], kind, now);
+                if (vs == SV_KEEP)
                     continue; /* never evict a claim in progress */
-                if (st == S_ID_LOST || slot_stale(d, &s, w[i], kind) || expired(d, now, s.t) ||
-                    (kind != SK_ID && (st == S_DUP || st == S_DOOMED))) {
+                if (vs == SV_DEAD) {
                     victim = i;
                     dead = true;
-                } else if (!in_flight(st) && s.t < best_t) {
+                } else if (s.t < best_t) {
                     victim = i;
                     best_t = s.t;
                 }
