@@ -189,6 +189,22 @@ static void render_hist(sbuf_t *b, const wc_metrics_t *m, const char *name, cons
               (unsigned long long)sum_at(m, count_off));
 }
 
+/* A histogram family: HELP and TYPE, then one render_hist series per
+ * label value; the offsets are those of the family's first row (bucket
+ * rows of nbuckets + 1, sums and counts one uint64_t per series). */
+static void render_hist_family(sbuf_t *b, const wc_metrics_t *m, const char *name,
+                               const char *help, const char *label, const char *const *values,
+                               int nvalues, uint64_t (*bound)(int k), int nbuckets, double scale,
+                               int prec, size_t bucket_off, size_t sum_off, size_t count_off)
+{
+    sb_printf(b, "# HELP %s %s\n# TYPE %s histogram\n", name, help, name);
+    for (int i = 0; i < nvalues; i++)
+        render_hist(b, m, name, label, values[i], bound, nbuckets, scale, prec,
+                    bucket_off + sizeof(uint64_t) * (size_t)i * (size_t)(nbuckets + 1),
+                    sum_off + sizeof(uint64_t) * (size_t)i,
+                    count_off + sizeof(uint64_t) * (size_t)i);
+}
+
 char *wc_metrics_render(const wc_metrics_t *m, const wc_metrics_gauges_t *g, size_t *len)
 {
     sbuf_t b = {0};
@@ -211,27 +227,22 @@ char *wc_metrics_render(const wc_metrics_t *m, const wc_metrics_gauges_t *g, siz
                   wc_class_name((wc_class_t)c),
                   (unsigned long long)sum_at(m, offsetof(wc_metrics_shard_t, cls) +
                                                     sizeof(uint64_t) * (size_t)c));
-    sb_printf(&b, "# HELP webcared_stage_seconds Per-mention processing time by stage (batch averages).\n"
-                  "# TYPE webcared_stage_seconds histogram\n");
-    for (int s = 0; s < WC_STAGE__COUNT; s++)
-        render_hist(&b, m, "webcared_stage_seconds", "stage", stage_names[s], stage_bound_ns,
-                    WC_HIST_BUCKETS, 1e9, 9,
-                    offsetof(wc_metrics_shard_t, stage_bucket) +
-                        sizeof(uint64_t) * (size_t)s * (WC_HIST_BUCKETS + 1),
-                    offsetof(wc_metrics_shard_t, stage_sum_ns) + sizeof(uint64_t) * (size_t)s,
-                    offsetof(wc_metrics_shard_t, stage_count) + sizeof(uint64_t) * (size_t)s);
-    sb_printf(&b, "# HELP webcared_latency_seconds Where a mention's time goes, per mention: "
-                  "fetch = Kafka CreateTime to consumed, queue = consumed to worker batch start, "
-                  "claim = Redis dedup claim round trip, worker = consumed to outputs produced, "
-                  "delivered = consumed to output acknowledged, window = window call round trip.\n"
-                  "# TYPE webcared_latency_seconds histogram\n");
-    for (int sp = 0; sp < WC_SPAN__COUNT; sp++)
-        render_hist(&b, m, "webcared_latency_seconds", "span", span_names[sp], lat_bound_us,
-                    WC_LAT_BUCKETS, 1e6, 6,
-                    offsetof(wc_metrics_shard_t, lat_bucket) +
-                        sizeof(uint64_t) * (size_t)sp * (WC_LAT_BUCKETS + 1),
-                    offsetof(wc_metrics_shard_t, lat_sum_us) + sizeof(uint64_t) * (size_t)sp,
-                    offsetof(wc_metrics_shard_t, lat_count) + sizeof(uint64_t) * (size_t)sp);
+    render_hist_family(&b, m, "webcared_stage_seconds",
+                       "Per-mention processing time by stage (batch averages).", "stage",
+                       stage_names, WC_STAGE__COUNT, stage_bound_ns, WC_HIST_BUCKETS, 1e9, 9,
+                       offsetof(wc_metrics_shard_t, stage_bucket),
+                       offsetof(wc_metrics_shard_t, stage_sum_ns),
+                       offsetof(wc_metrics_shard_t, stage_count));
+    render_hist_family(&b, m, "webcared_latency_seconds",
+                       "Where a mention's time goes, per mention: "
+                       "fetch = Kafka CreateTime to consumed, queue = consumed to worker batch "
+                       "start, claim = Redis dedup claim round trip, worker = consumed to outputs "
+                       "produced, delivered = consumed to output acknowledged, window = window "
+                       "call round trip.",
+                       "span", span_names, WC_SPAN__COUNT, lat_bound_us, WC_LAT_BUCKETS, 1e6, 6,
+                       offsetof(wc_metrics_shard_t, lat_bucket),
+                       offsetof(wc_metrics_shard_t, lat_sum_us),
+                       offsetof(wc_metrics_shard_t, lat_count));
     sb_printf(&b,
               "# HELP webcared_inflight Input messages consumed but not yet fully acknowledged.\n"
               "# TYPE webcared_inflight gauge\nwebcared_inflight %llu\n"
