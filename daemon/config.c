@@ -13,6 +13,7 @@
  * @locality main thread only.
  */
 #include "daemon/config.h"
+#include "pipeline/dedup.h"
 #include "pipeline/log.h"
 
 #include "wc_version.h"
@@ -124,7 +125,7 @@ static const conf_prop_t props[] = {
      "Redis connect and command timeout; a timed-out connection is dropped and retried."},
     /* dedup */
     {"dedup.capacity", CT_INT, OFF(dedup_capacity), 1024, 1 << 28, "524288", NULL, false, false,
-     "Entries in the in-process dedup table (rounded up to a power of two); bounds its memory: ~224 bytes per entry (2^19 = 112 MB). When new ids arrive faster than capacity / dedup.window.s, the effective window is capacity / rate (Redis claims still catch exact redeliveries beyond it)."},
+     "Entries in the in-process dedup table (rounded up to a power of two); bounds its memory: ~224 bytes per entry (2^19 = 112 MB). When new ids arrive faster than capacity / dedup.window.s, the effective window is capacity / rate (Redis claims still catch exact redeliveries beyond it). At least 64 entries per worker (checked at start)."},
     {"dedup.window.s", CT_INT, OFF(dedup_window_s), 1, 30 * 86400, "86400", NULL, false, false,
      "How long a mention stays matchable for exact and near-duplicate detection."},
     {"dedup.max.hamming", CT_INT, OFF(dedup_max_hamming), 0, 8, "3", NULL, false, false,
@@ -550,6 +551,24 @@ int wc_config_validate(const wc_config_t *c, char *errstr, size_t errstr_size)
     if (*c->dedup_redis_addr && !strchr(c->dedup_redis_addr, ':')) {
         wc_errstr_set(errstr, errstr_size, "dedup.redis.addr must be host:port, got \"%s\"",
                       c->dedup_redis_addr);
+        return WC_ERR_INVAL;
+    }
+    /* The dedup table hands out records in per-thread chunks and drops a
+     * chunk once it is 64 records per thread (or a quarter lap) behind the
+     * cursor (pipeline/dedup.c, chunk_drop_age): with fewer than 64 entries
+     * per worker, chunks age past a lap, nearly every chunk is dropped after
+     * one record and hardly any mention stays findable (no duplicate found). */
+    uint64_t dcap = WC_DEDUP_CAPACITY_MIN;
+    while (dcap < (uint64_t)c->dedup_capacity)
+        dcap <<= 1;
+    int nw = wc_config_workers(c);
+    if (dcap < 64u * (uint64_t)nw) {
+        wc_errstr_set(errstr, errstr_size,
+                      "dedup.capacity %d (%llu entries) is too small for %d workers%s: at least 64 "
+                      "entries per worker (%llu) are needed; raise dedup.capacity or set workers",
+                      c->dedup_capacity, (unsigned long long)dcap, nw,
+                      c->workers ? "" : " (workers = 0: one per CPU core)",
+                      (unsigned long long)(64u * (uint64_t)nw));
         return WC_ERR_INVAL;
     }
     if (c->debug[0]) {

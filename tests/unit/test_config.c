@@ -101,6 +101,24 @@ WC_TEST(config_validate_cross_keys)
     wc_config_destroy(c);
 }
 
+/* 64 dedup entries per worker at least (pipeline/dedup.c, chunk_drop_age):
+ * a 1,024-entry table takes 16 workers, not 17; 1,025 rounds up to 2,048. */
+WC_TEST(config_dedup_capacity_per_worker)
+{
+    wc_config_t *c = wc_config_new();
+    char err[512];
+    WC_CHECK_EQ_INT(wc_config_set(c, "dedup.capacity", "1024", "test", err, sizeof(err)), 0);
+    WC_CHECK_EQ_INT(wc_config_set(c, "workers", "16", "test", err, sizeof(err)), 0);
+    WC_CHECK_EQ_INT(wc_config_validate(c, err, sizeof(err)), 0);
+    WC_CHECK_EQ_INT(wc_config_set(c, "workers", "17", "test", err, sizeof(err)), 0);
+    WC_CHECK(wc_config_validate(c, err, sizeof(err)) != 0);
+    WC_CHECK(strstr(err, "dedup.capacity 1024") != NULL);
+    WC_CHECK(strstr(err, "17 workers") != NULL);
+    WC_CHECK_EQ_INT(wc_config_set(c, "dedup.capacity", "1025", "test", err, sizeof(err)), 0);
+    WC_CHECK_EQ_INT(wc_config_validate(c, err, sizeof(err)), 0);
+    wc_config_destroy(c);
+}
+
 WC_TEST(config_secrets_masked)
 {
     wc_config_t *c = wc_config_new();
