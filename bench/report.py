@@ -105,6 +105,54 @@ def svg_plot(phases, path):
         f.write("\n".join(out) + "\n")
 
 
+CPU_PROCS = ("processor", "redis", "redis-dedup", "kafka", "bench")
+
+
+def cpu_budget(phases, machine, ceiling):
+    """CPU per output of every watched process in the flat-out phases (process
+    CPU over the window / outputs: all of them share the box), the rate the
+    box's cores allow at that cost, and what a ratio of LIMITS["ratio_min"] to
+    the ceiling leaves for webcared and Redis per mention once the cluster and
+    the generator take what they took per message in the passthrough phase.
+    Figures from a box that was not saturated (idle CPU) overstate nothing:
+    the rate they allow is an upper bound."""
+    cores = machine.get("cores") or 0
+    out = {"cores": cores, "phases": {}}
+    for n in ("passthrough", "webcared-max"):
+        p = phases.get(n)
+        if not p or p.get("mode") != "flat":
+            continue
+        us = {k: proc(p, k)["cpu_us_per_output"] for k in CPU_PROCS
+              if proc(p, k).get("cpu_us_per_output")}  # not watched, or idle
+        tot = sum(us.values())
+        out["phases"][n] = {"us_per_output": us, "total_us": tot,
+                            "max_per_s_on_cores": cores * 1e6 / tot if tot and cores else None}
+    pt = out["phases"].get("passthrough")
+    if pt and ceiling and cores:
+        others = sum(pt["us_per_output"].get(k, 0) for k in ("kafka", "bench"))
+        target = LIMITS["ratio_min"] * ceiling
+        out["target_per_s"] = target
+        out["us_per_mention_at_target"] = cores * 1e6 / target
+        out["us_left_for_webcared_and_redis"] = cores * 1e6 / target - others
+    return out
+
+
+def print_budget(b):
+    if not b["phases"]:
+        return
+    print("\n  CPU per output, us (process CPU / outputs in the window; %d cores):" % b["cores"])
+    for n, ph in b["phases"].items():
+        parts = " ".join("%s %.2f" % (k, v) for k, v in ph["us_per_output"].items())
+        lim = ph["max_per_s_on_cores"]
+        print("    %-14s %s = %.2f -> the cores allow <= %s/s" % (
+            n, parts, ph["total_us"], "%.0f" % lim if lim else "?"))
+    if "us_left_for_webcared_and_redis" in b:
+        print("    a ratio of %.2f (%.0f/s) is %.2f us per mention for everything; minus the cluster"
+              " and the generator of the passthrough phase, %.2f us for webcared and Redis together" % (
+                  LIMITS["ratio_min"], b["target_per_s"], b["us_per_mention_at_target"],
+                  b["us_left_for_webcared_and_redis"]))
+
+
 def main():
     d = sys.argv[1]
     machine = load(os.path.join(d, "machine.json")) or {}
@@ -142,9 +190,10 @@ def main():
         "daemon_rss_max_mb": {"value": rss, "limit": "<= %g" % LIMITS["rss_mb_max"],
                               "ok": 0 < rss <= LIMITS["rss_mb_max"]},
     }
+    budget = cpu_budget(phases, machine, ceiling)
     result = {"machine": machine, "ceiling_per_s": ceiling, "webcared_max_per_s": wmax,
               "ratio_to_ceiling": ratio, "redis_window_commands_seen": windows_on,
-              "checks": checks,
+              "checks": checks, "cpu_budget": budget,
               "phases": {n: p for n, p in phases.items() if p}}
     with open(os.path.join(d, "result.json"), "w") as f:
         json.dump(result, f, indent=1)
@@ -202,6 +251,7 @@ def main():
         print("  redis per server, %s: %s" % (n, "; ".join(parts)))
     if not windows_on:
         print("  note: no Redis window commands seen (windows not in this build)")
+    print_budget(budget)
     print("\n  %s/result.json\n  %s/plot.svg" % (d, d))
 
 
