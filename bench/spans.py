@@ -17,10 +17,20 @@ Spans (all per mention, measured by the daemon):
   worker     consumed -> all its outputs handed to the producer
   delivered  consumed -> an output acknowledged by Kafka (per output)
   window     the window call (FCALL wc_apply) carrying it, sent -> reply
+
+Then the time input consumption was held back, per reason
+(webcared_input_blocked_seconds_total), as seconds and as a share of the time
+between the two scrapes (the files' modification times): max_inflight means
+kafka.max.inflight was reached, i.e. outputs or window events were waiting
+(at full rate usually for the windows' Redis; webcared_window_pending_events
+at the end scrape is printed with it).
 """
+import os
 import re
 import sys
 
+BLOCKED = re.compile(r'^webcared_input_blocked_seconds_total\{reason="(\w+)"\} (\S+)$')
+PENDING = re.compile(r'^webcared_window_pending_events (\S+)$')
 LINE = re.compile(r'^webcared_latency_seconds_(bucket|sum|count)\{span="(\w+)"(?:,le="([^"]+)")?\} (\S+)$')
 
 
@@ -40,6 +50,36 @@ def load(path):
             else:
                 e["count"] = int(val)
     return h
+
+
+def load_blocked(path):
+    out, pending = {}, None
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            m = BLOCKED.match(line)
+            if m:
+                out[m.group(1)] = float(m.group(2))
+            m = PENDING.match(line)
+            if m:
+                pending = int(float(m.group(1)))
+    return out, pending
+
+
+def print_blocked(start_path, end_path):
+    end, pending = load_blocked(end_path)
+    if not end:
+        return
+    start = load_blocked(start_path)[0] if start_path else {}
+    span = os.path.getmtime(end_path) - os.path.getmtime(start_path) if start_path else 0
+    parts = []
+    for r, v in end.items():
+        d = v - start.get(r, 0.0)
+        if d >= 0.001:
+            parts.append("%s %.1f s%s" % (r, d, " (%.0f %%)" % (100 * d / span) if span > 0 else ""))
+    print("input blocked%s: %s; window events pending at the end: %s" % (
+        " (%.1f s between the scrapes)" % span if span > 0 else "",
+        ", ".join(parts) if parts else "never", "?" if pending is None else pending))
 
 
 def main():
@@ -71,6 +111,7 @@ def main():
         over = n - next((c for le, c in cum if le != "+Inf" and float(le) >= 0.05), n)
         print("%-10s %10d %9.2f %9s %9s %9s %9s %7.2f%%" %
               (span, n, mean, q(0.5), q(0.9), q(0.99), q(0.999), 100.0 * over / n))
+    print_blocked(sys.argv[1] if len(sys.argv) == 3 else None, sys.argv[-1])
     return 0
 
 

@@ -77,6 +77,9 @@ struct wc_app {
     size_t *dispatch_n;
     bool paused_backpressure;
     int64_t blocked_since_ms;  /* input blocked since (0 = not blocked) */
+    wc_block_reason_t block_reason;            /* as of block_mark_ns */
+    int64_t block_mark_ns;                     /* wc_mono_ns() of the last check */
+    uint64_t blocked_ns[WC_BLOCK__COUNT];      /* time blocked, per reason */
     bool partitions_paused;    /* assignment paused in librdkafka (long block) */
     int rebalance_depth;       /* >0 while inside the rebalance callback */
     uint64_t assigned;         /* number of assigned partitions */

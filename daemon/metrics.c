@@ -205,6 +205,14 @@ static void render_hist_family(sbuf_t *b, const wc_metrics_t *m, const char *nam
                     count_off + sizeof(uint64_t) * (size_t)i);
 }
 
+const char *wc_block_reason_name(wc_block_reason_t r)
+{
+    static const char *const names[WC_BLOCK__COUNT] = {
+        "none", "not_running", "rebalance", "fatal", "redis_down", "transaction_cut",
+        "max_inflight", "worker_queue_full"};
+    return r < WC_BLOCK__COUNT ? names[r] : "unknown";
+}
+
 char *wc_metrics_render(const wc_metrics_t *m, const wc_metrics_gauges_t *g, size_t *len)
 {
     sbuf_t b = {0};
@@ -264,6 +272,19 @@ char *wc_metrics_render(const wc_metrics_t *m, const wc_metrics_gauges_t *g, siz
               (unsigned long long)g->inflight, (long long)g->consumer_lag, g->ready, g->kafka_up,
               g->redis_up, g->workers, (unsigned long long)g->assigned_partitions,
               (double)g->rules_loaded_at_ms / 1000.0);
+    sb_printf(&b, "# HELP webcared_input_blocked_seconds_total Time input consumption was held "
+                  "back, by reason: max_inflight (kafka.max.inflight reached: outputs or window "
+                  "events wait, e.g. for Redis), worker_queue_full, redis_down, rebalance, "
+                  "transaction_cut (exactly-once commit), not_running (start, drain), fatal.\n"
+                  "# TYPE webcared_input_blocked_seconds_total counter\n");
+    for (int r = 1; r < WC_BLOCK__COUNT; r++)
+        sb_printf(&b, "webcared_input_blocked_seconds_total{reason=\"%s\"} %.3f\n",
+                  wc_block_reason_name((wc_block_reason_t)r), (double)g->input_blocked_ns[r] / 1e9);
+    sb_printf(&b,
+              "# HELP webcared_window_pending_events Window events not yet applied in Redis "
+              "(their input offsets are not committed before).\n"
+              "# TYPE webcared_window_pending_events gauge\nwebcared_window_pending_events %llu\n",
+              (unsigned long long)g->window_pending);
     const wc_dedup_stats_t *dd = &g->dedup;
     sb_printf(&b,
               "# HELP webcared_dedup_table_capacity Records in the in-process dedup table "

@@ -105,8 +105,26 @@ wc_metrics_shard_t *wc_metrics_shard(wc_metrics_t *m, int i);
 uint64_t wc_metrics_sum(const wc_metrics_t *m, wc_metric_t which);
 
 /* Gauges supplied by the caller at render time. */
+/* Why input consumption is held back (webcared_input_blocked_seconds_total;
+ * daemon/app.c, app_input_blocked). */
+typedef enum wc_block_reason {
+    WC_BLOCK_NONE = 0,
+    WC_BLOCK_NOT_RUNNING,      /* starting or draining */
+    WC_BLOCK_REBALANCE,
+    WC_BLOCK_FATAL,
+    WC_BLOCK_REDIS_DOWN,
+    WC_BLOCK_TRANSACTION_CUT,  /* exactly-once: a transaction is being committed */
+    WC_BLOCK_MAX_INFLIGHT,     /* kafka.max.inflight: outputs or window events wait */
+    WC_BLOCK_WORKER_QUEUE_FULL,
+    WC_BLOCK__COUNT
+} wc_block_reason_t;
+
+const char *wc_block_reason_name(wc_block_reason_t r);
+
 typedef struct wc_metrics_gauges {
     uint64_t inflight;
+    uint64_t input_blocked_ns[WC_BLOCK__COUNT]; /* incl. the block going on now */
+    uint64_t window_pending;   /* window events not yet applied in Redis */
     int64_t consumer_lag;
     int ready;
     int kafka_up;

@@ -4,7 +4,8 @@
 # then SIGCONT. Readiness must be false while it is frozen; nothing lost;
 # window counts in Redis equal the ground truth exactly (calls that timed out
 # in the daemon but ran after the thaw are recognised by the applied-offset
-# check, docs/WINDOWS.md). Body: tests/lib/fault_redis.sh.
+# check, docs/WINDOWS.md); the blocked time is counted for reason redis_down
+# (webcared_input_blocked_seconds_total). Body: tests/lib/fault_redis.sh.
 set -euo pipefail
 source "$(dirname "$0")/../lib/env.sh"
 source "$(dirname "$0")/../lib/daemon_ready.sh"
@@ -23,8 +24,13 @@ while (( $(date +%s) < end )); do
     sleep 0.5 # the scenario itself: Redis stays frozen for STOP_S seconds
 done
 c1=$(fr_metric webcared_consumed_total)
+blk=$(fr_metric 'webcared_input_blocked_seconds_total{reason="redis_down"}')
 wc_redis_sigcont
-wc_log "frozen ${STOP_S} s: consumed $c0 -> $c1 meanwhile"
+wc_log "frozen ${STOP_S} s: consumed $c0 -> $c1 meanwhile; input blocked for redis_down ${blk:-?} s"
+# the metric that tells an operator why input stopped: most of the freeze
+# (readiness went false within 8 s of the SIGSTOP)
+awk -v b="${blk:-0}" -v s="$STOP_S" 'BEGIN { exit !(b >= s / 2) }' ||
+    wc_fail "webcared_input_blocked_seconds_total{reason=\"redis_down\"} = ${blk:-missing}, expected >= $((STOP_S / 2)) s"
 (( c1 - c0 < FR_N / 4 )) || wc_fail "input was not paused while redis was frozen ($c0 -> $c1)"
 wc_daemon_wait_ready "$FR_PORT" 30
 fr_finish exact
