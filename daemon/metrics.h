@@ -104,7 +104,6 @@ void wc_metrics_destroy(wc_metrics_t *m);
 wc_metrics_shard_t *wc_metrics_shard(wc_metrics_t *m, int i);
 uint64_t wc_metrics_sum(const wc_metrics_t *m, wc_metric_t which);
 
-/* Gauges supplied by the caller at render time. */
 /* Why input consumption is held back (webcared_input_blocked_seconds_total;
  * daemon/app.c, app_input_blocked). */
 typedef enum wc_block_reason {
@@ -121,6 +120,7 @@ typedef enum wc_block_reason {
 
 const char *wc_block_reason_name(wc_block_reason_t r);
 
+/* Gauges supplied by the caller at render time. */
 typedef struct wc_metrics_gauges {
     uint64_t inflight;
     uint64_t input_blocked_ns[WC_BLOCK__COUNT]; /* incl. the block going on now */
