@@ -128,8 +128,8 @@ def cpu_budget(phases, machine, ceiling):
         out["phases"][n] = {"us_per_output": us, "total_us": tot,
                             "max_per_s_on_cores": cores * 1e6 / tot if tot and cores else None}
     pt = out["phases"].get("passthrough")
-    if pt and ceiling and cores:
-        others = sum(pt["us_per_output"].get(k, 0) for k in ("kafka", "bench"))
+    if pt and ceiling and cores and all(k in pt["us_per_output"] for k in ("kafka", "bench")):
+        others = sum(pt["us_per_output"][k] for k in ("kafka", "bench"))
         target = LIMITS["ratio_min"] * ceiling
         out["target_per_s"] = target
         out["us_per_mention_at_target"] = cores * 1e6 / target

@@ -261,15 +261,25 @@ start_webcared() {
     wc_daemon_wait_ready "$HTTP_PORT" 60
 }
 
+# scrape_metrics FILE : webcared's /metrics into FILE, first line the time of
+# the scrape ("# bench: scraped at <epoch s>", a comment to Prometheus; read by
+# bench/spans.py for the blocked-time shares); nothing written when it fails
+scrape_metrics() {
+    local t
+    curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" >"$1.tmp" &&
+        t=$(date +%s.%N) && { echo "# bench: scraped at $t"; cat "$1.tmp"; } >"$1"
+    rm -f "$1.tmp"
+}
+
 # /metrics at the start of the measurement window (webcared-bench starts
 # counting after --warmup s), for the spans of the window alone
 scrape_at_window_start() { # phase label
-    (sleep "$WARMUP"; curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" >"$RES/$1-metrics-start.txt" || true) &
+    (sleep "$WARMUP"; scrape_metrics "$RES/$1-metrics-start.txt") &
 }
 
 stop_webcared() { # phase label
     local rc=0
-    curl -sf "http://127.0.0.1:$HTTP_PORT/metrics" >"$RES/$1-metrics.txt" || true
+    scrape_metrics "$RES/$1-metrics.txt"
     if [[ -s "$RES/$1-metrics-start.txt" ]]; then
         "$WC_PYTHON" "$SRC/bench/spans.py" "$RES/$1-metrics-start.txt" "$RES/$1-metrics.txt" \
             >"$RES/$1-spans.txt" 2>&1 && sed "s/^/  $1 /" "$RES/$1-spans.txt" >&2 || true

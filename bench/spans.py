@@ -20,16 +20,17 @@ Spans (all per mention, measured by the daemon):
 
 Then the time input consumption was held back, per reason
 (webcared_input_blocked_seconds_total), as seconds and as a share of the time
-between the two scrapes (the files' modification times): max_inflight means
+between the two scrapes (their first lines "# bench: scraped at <epoch s>",
+written by bench/run.sh; no shares without them): max_inflight means
 kafka.max.inflight was reached, i.e. outputs or window events were waiting
 (at full rate usually for the windows' Redis; webcared_window_pending_events
 at the end scrape is printed with it).
 """
-import os
 import re
 import sys
 
 BLOCKED = re.compile(r'^webcared_input_blocked_seconds_total\{reason="(\w+)"\} (\S+)$')
+SCRAPED = re.compile(r'^# bench: scraped at (\S+)$')
 PENDING = re.compile(r'^webcared_window_pending_events (\S+)$')
 LINE = re.compile(r'^webcared_latency_seconds_(bucket|sum|count)\{span="(\w+)"(?:,le="([^"]+)")?\} (\S+)$')
 
@@ -53,25 +54,28 @@ def load(path):
 
 
 def load_blocked(path):
-    out, pending = {}, None
+    out, pending, at = {}, None, None
     with open(path) as f:
         for line in f:
             line = line.strip()
+            m = SCRAPED.match(line)
+            if m:
+                at = float(m.group(1))
             m = BLOCKED.match(line)
             if m:
                 out[m.group(1)] = float(m.group(2))
             m = PENDING.match(line)
             if m:
                 pending = int(float(m.group(1)))
-    return out, pending
+    return out, pending, at
 
 
 def print_blocked(start_path, end_path):
-    end, pending = load_blocked(end_path)
+    end, pending, t1 = load_blocked(end_path)
     if not end:
         return
-    start = load_blocked(start_path)[0] if start_path else {}
-    span = os.path.getmtime(end_path) - os.path.getmtime(start_path) if start_path else 0
+    start, _, t0 = load_blocked(start_path) if start_path else ({}, None, None)
+    span = t1 - t0 if t0 is not None and t1 is not None else 0
     parts = []
     for r, v in end.items():
         d = v - start.get(r, 0.0)

@@ -1160,6 +1160,7 @@ static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
         app_begin_shutdown(app, "fatal error");
     }
     if (app->state == WC_APP_DRAINING) {
+        block_account(app, WC_BLOCK_NOT_RUNNING); /* consume_some is not called any more */
         uint64_t left = wc_app_inflight(app);
         if (!left || atomic_load(&app->fatal)) {
             ev_break(loop, EVBREAK_ALL);

@@ -125,7 +125,7 @@ static const conf_prop_t props[] = {
      "Redis connect and command timeout; a timed-out connection is dropped and retried."},
     /* dedup */
     {"dedup.capacity", CT_INT, OFF(dedup_capacity), 1024, 1 << 28, "524288", NULL, false, false,
-     "Entries in the in-process dedup table (rounded up to a power of two); bounds its memory: ~224 bytes per entry (2^19 = 112 MB). When new ids arrive faster than capacity / dedup.window.s, the effective window is capacity / rate (Redis claims still catch exact redeliveries beyond it). At least 64 entries per worker (checked at start)."},
+     "Entries in the in-process dedup table (rounded up to a power of two); bounds its memory: ~224 bytes per entry (2^19 = 112 MB). When new ids arrive faster than capacity / dedup.window.s, the effective window is capacity / rate (Redis claims still catch exact redeliveries beyond it). At least 64 entries per worker (checked when the configuration is loaded)."},
     {"dedup.window.s", CT_INT, OFF(dedup_window_s), 1, 30 * 86400, "86400", NULL, false, false,
      "How long a mention stays matchable for exact and near-duplicate detection."},
     {"dedup.max.hamming", CT_INT, OFF(dedup_max_hamming), 0, 8, "3", NULL, false, false,
@@ -565,7 +565,7 @@ int wc_config_validate(const wc_config_t *c, char *errstr, size_t errstr_size)
     if (dcap < 64u * (uint64_t)nw) {
         wc_errstr_set(errstr, errstr_size,
                       "dedup.capacity %d (%llu entries) is too small for %d workers%s: at least 64 "
-                      "entries per worker (%llu) are needed; raise dedup.capacity or set workers",
+                      "entries per worker (%llu) are needed; raise dedup.capacity or lower workers",
                       c->dedup_capacity, (unsigned long long)dcap, nw,
                       c->workers ? "" : " (workers = 0: one per CPU core)",
                       (unsigned long long)(64u * (uint64_t)nw));

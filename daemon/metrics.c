@@ -275,7 +275,7 @@ char *wc_metrics_render(const wc_metrics_t *m, const wc_metrics_gauges_t *g, siz
     sb_printf(&b, "# HELP webcared_input_blocked_seconds_total Time input consumption was held "
                   "back, by reason: max_inflight (kafka.max.inflight reached: outputs or window "
                   "events wait, e.g. for Redis), worker_queue_full, redis_down, rebalance, "
-                  "transaction_cut (exactly-once commit), not_running (start, drain), fatal.\n"
+                  "transaction_cut (exactly-once commit), not_running (draining), fatal.\n"
                   "# TYPE webcared_input_blocked_seconds_total counter\n");
     for (int r = 1; r < WC_BLOCK__COUNT; r++)
         sb_printf(&b, "webcared_input_blocked_seconds_total{reason=\"%s\"} %.3f\n",
