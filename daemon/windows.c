@@ -830,7 +830,15 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 uint64_t wc_windows_pending(const wc_windows_t *win)
 {
-    return win ? win->pending_events : 0;
+    if (!win)
+        return 0;
+    uint64_t n = win->pending_events; /* taken into the flush in progress */
+    for (int i = 0; i < win->nsinks; i++) {
+        pthread_mutex_lock(&win->sinks[i].mu);
+        n += win->sinks[i].buf.n; /* still in the workers' sinks */
+        pthread_mutex_unlock(&win->sinks[i].mu);
+    }
+    return n;
 }
 
 wc_windows_t *wc_windows_create(wc_app_t *app, int nsinks, char *errstr, size_t errstr_size)

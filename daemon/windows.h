@@ -34,7 +34,9 @@ void wc_windows_redis_state(wc_windows_t *win, int up);
 /* Delivery of an alert/stats output finished (from the delivery report).
  * @locality main */
 void wc_windows_output_done(wc_app_t *app, wc_track_entry_t *te);
-/* Window events held in memory (not yet applied in Redis). @locality main */
+/* Window events held in memory, not yet applied in Redis: in the workers'
+ * sinks and in the flush in progress (webcared_window_pending_events).
+ * @locality main */
 uint64_t wc_windows_pending(const wc_windows_t *win);
 
 /* Worker side: lock the sink once per batch, add events, unlock. Each added
