@@ -768,13 +768,20 @@ static wc_block_reason_t app_input_blocked(wc_app_t *app, const char **why)
  * blocked consume_some runs at least every tick (and on every delivery
  * report and worker wake-up), so a reason's share is exact to a tick.
  * @locality main */
+/* Time of the block going on since the last check (0 if not blocked). */
+static uint64_t block_open_ns(const wc_app_t *app, int64_t now)
+{
+    return app->block_reason != WC_BLOCK_NONE && now > app->block_mark_ns
+               ? (uint64_t)(now - app->block_mark_ns)
+               : 0;
+}
+
 static void block_account(wc_app_t *app, wc_block_reason_t reason)
 {
     if (reason == WC_BLOCK_NONE && app->block_reason == WC_BLOCK_NONE)
         return;
     int64_t now = wc_mono_ns();
-    if (app->block_reason != WC_BLOCK_NONE && now > app->block_mark_ns)
-        app->blocked_ns[app->block_reason] += (uint64_t)(now - app->block_mark_ns);
+    app->blocked_ns[app->block_reason] += block_open_ns(app, now);
     app->block_reason = reason;
     app->block_mark_ns = now;
 }
@@ -1201,11 +1208,7 @@ void wc_app_gauges(const wc_app_t *app, wc_metrics_gauges_t *g)
     memset(g, 0, sizeof(*g));
     g->inflight = wc_app_inflight(app);
     memcpy(g->input_blocked_ns, app->blocked_ns, sizeof(g->input_blocked_ns));
-    if (app->block_reason != WC_BLOCK_NONE) {
-        int64_t now = wc_mono_ns();
-        if (now > app->block_mark_ns)
-            g->input_blocked_ns[app->block_reason] += (uint64_t)(now - app->block_mark_ns);
-    }
+    g->input_blocked_ns[app->block_reason] += block_open_ns(app, wc_mono_ns());
     g->window_pending = wc_windows_pending(app->windows);
     g->consumer_lag = app->consumer_lag;
     g->ready = wc_app_ready(app, why, sizeof(why));

@@ -553,22 +553,18 @@ int wc_config_validate(const wc_config_t *c, char *errstr, size_t errstr_size)
                       c->dedup_redis_addr);
         return WC_ERR_INVAL;
     }
-    /* The dedup table hands out records in per-thread chunks and drops a
-     * chunk once it is 64 records per thread (or a quarter lap) behind the
-     * cursor (pipeline/dedup.c, chunk_drop_age): with fewer than 64 entries
-     * per worker, chunks age past a lap, nearly every chunk is dropped after
-     * one record and hardly any mention stays findable (no duplicate found). */
-    uint64_t dcap = WC_DEDUP_CAPACITY_MIN;
-    while (dcap < (uint64_t)c->dedup_capacity)
-        dcap <<= 1;
+    /* The workers share the dedup table, which needs a minimum of entries
+     * per thread (WC_DEDUP_ENTRIES_PER_THREAD_MIN, pipeline/dedup.h). */
+    uint64_t dcap = wc_dedup_capacity_rounded((uint32_t)c->dedup_capacity);
     int nw = wc_config_workers(c);
-    if (dcap < 64u * (uint64_t)nw) {
+    uint64_t dneed = (uint64_t)WC_DEDUP_ENTRIES_PER_THREAD_MIN * (uint64_t)nw;
+    if (dcap < dneed) {
         wc_errstr_set(errstr, errstr_size,
-                      "dedup.capacity %d (%llu entries) is too small for %d workers%s: at least 64 "
+                      "dedup.capacity %d (%llu entries) is too small for %d workers%s: at least %u "
                       "entries per worker (%llu) are needed; raise dedup.capacity or lower workers",
                       c->dedup_capacity, (unsigned long long)dcap, nw,
                       c->workers ? "" : " (workers = 0: one per CPU core)",
-                      (unsigned long long)(64u * (uint64_t)nw));
+                      WC_DEDUP_ENTRIES_PER_THREAD_MIN, (unsigned long long)dneed);
         return WC_ERR_INVAL;
     }
     if (c->debug[0]) {

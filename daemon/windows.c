@@ -545,6 +545,18 @@ static void release_ref(wc_windows_t *win, const wc_wref_t *r)
 static void flush_send(wc_windows_t *win, brand_t *b);
 static void flush_send_next(wc_windows_t *win);
 
+/* Events the workers added since the last flush took the sinks. */
+static size_t sinks_backlog(const wc_windows_t *win)
+{
+    size_t n = 0;
+    for (int i = 0; i < win->nsinks; i++) {
+        pthread_mutex_lock(&win->sinks[i].mu);
+        n += win->sinks[i].buf.n;
+        pthread_mutex_unlock(&win->sinks[i].mu);
+    }
+    return n;
+}
+
 static void flush_finish(wc_windows_t *win)
 {
     for (size_t i = 0; i < win->nbrands; i++) {
@@ -644,12 +656,7 @@ static void apply_cb(wc_redis_t *r, redisReply *reply, void *priv)
              * per call does not depend on its size). A flush that took
              * longer than a tick starts the next one at once (input
              * offsets wait on it); so does a very large backlog. */
-            size_t backlog = 0;
-            for (int i = 0; i < win->nsinks; i++) {
-                pthread_mutex_lock(&win->sinks[i].mu);
-                backlog += win->sinks[i].buf.n;
-                pthread_mutex_unlock(&win->sinks[i].mu);
-            }
+            size_t backlog = sinks_backlog(win);
             bool missed = win->tick_missed;
             win->tick_missed = false;
             if (missed || backlog >= WC_WINDOW_EAGER_EVENTS)
@@ -830,15 +837,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 uint64_t wc_windows_pending(const wc_windows_t *win)
 {
-    if (!win)
-        return 0;
-    uint64_t n = win->pending_events; /* taken into the flush in progress */
-    for (int i = 0; i < win->nsinks; i++) {
-        pthread_mutex_lock(&win->sinks[i].mu);
-        n += win->sinks[i].buf.n; /* still in the workers' sinks */
-        pthread_mutex_unlock(&win->sinks[i].mu);
-    }
-    return n;
+    /* taken into the flush in progress + still in the workers' sinks */
+    return win ? win->pending_events + sinks_backlog(win) : 0;
 }
 
 wc_windows_t *wc_windows_create(wc_app_t *app, int nsinks, char *errstr, size_t errstr_size)

@@ -194,9 +194,9 @@
  *   oldest slot is often under 3/4); when D + cap/4 exceeds a lap (tiny
  *   tables, many threads) nothing is evicted unread. A younger victim is
  *   read; if it is in flight, every slot is read (in-flight slots are kept,
- *   dead ones preferred, else the oldest by first sighting). The near index is one array for text keys
- *   and all bands, so "stale" (the record no longer has this tag) checks
- *   all of a record's near tags.
+ *   dead ones preferred, else the oldest by first sighting). The near
+ *   index is one array for text keys and all bands, so "stale" (the
+ *   record no longer has this tag) checks all of a record's near tags.
  *
  * STATS are approximate (per-thread counters flushed every chunk).
  */
@@ -216,6 +216,8 @@
 #define BUCKET_SLOTS 8
 #define NB_MAX 4 /* SimHash bands: min(k + 1, 4) */
 #define ALLOC_CHUNK 32
+_Static_assert(WC_DEDUP_ENTRIES_PER_THREAD_MIN == 2 * ALLOC_CHUNK,
+               "two allocation chunks per thread (chunk_drop_age)");
 #define MAX_DEPTH 256
 
 enum rec_status { S_INIT = 0, S_ID_TENT, S_ID_LOST, S_UNPUB, S_NEAR_TENT, S_DOOMED, S_ORIG, S_DUP };
@@ -537,7 +539,7 @@ static inline bool slot_lapped(lap_t l, uint64_t w)
 static inline uint64_t chunk_drop_age(const wc_dedup_t *d)
 {
     uint64_t t = (uint64_t)atomic_load_explicit(&d->threads, memory_order_relaxed);
-    uint64_t age = WC_MAX((uint64_t)d->cap / 4, 2 * ALLOC_CHUNK * t);
+    uint64_t age = WC_MAX((uint64_t)d->cap / 4, WC_DEDUP_ENTRIES_PER_THREAD_MIN * t);
     return WC_MIN(age, (uint64_t)d->cap);
 }
 
@@ -1510,9 +1512,14 @@ typedef struct layout {
     size_t rec_bytes, id_bytes, near_bytes, auth_bytes;
 } layout_t;
 
+uint64_t wc_dedup_capacity_rounded(uint32_t capacity)
+{
+    return next_pow2(capacity);
+}
+
 static void layout_of(const wc_dedup_config_t *c, layout_t *l)
 {
-    l->cap = next_pow2(c->capacity);
+    l->cap = wc_dedup_capacity_rounded(c->capacity);
     l->id_buckets = WC_MAX(l->cap * 2 / BUCKET_SLOTS, 1);
     l->near_buckets =
         next_pow2(WC_MAX(l->cap * 2 * (uint64_t)WC_MIN(c->max_hamming + 1, 4) / BUCKET_SLOTS, 1));

@@ -102,6 +102,17 @@ int wc_dedup_check(wc_dedup_t *d, const wc_dedup_key_t *key, int64_t now_ms, wc_
  * names the field). @locality any */
 int wc_dedup_config_validate(const wc_dedup_config_t *cfg, char *errstr, size_t errstr_size);
 
+/* Entries the table needs per thread using it: a thread's allocation chunk
+ * is dropped once it is this many records per thread (or a quarter lap)
+ * behind the cursor; with fewer entries per thread the chunks age past a
+ * lap, nearly every chunk is dropped after one record and hardly any
+ * record stays findable (chunk_drop_age in dedup.c). */
+#define WC_DEDUP_ENTRIES_PER_THREAD_MIN 64u
+
+/* The number of entries wc_dedup_create() makes for a configured capacity
+ * (rounded up to a power of two). @locality any */
+uint64_t wc_dedup_capacity_rounded(uint32_t capacity);
+
 /* Bytes wc_dedup_create() allocates for cfg (pages are touched lazily).
  * About 224 bytes per capacity entry at max_hamming 3. @locality any */
 size_t wc_dedup_memory_bytes(const wc_dedup_config_t *cfg);
@@ -151,8 +162,8 @@ typedef struct wc_dedup_stats {
                                  * or expired slot): one slot was evicted (per attempt; a
                                  * publish whose CAS lost a race counts again) */
     uint64_t slot_evicted_live; /* of those, slots of live entries overwritten (approximate:
-                                 * a slot half a lap old is counted without reading its
-                                 * record) */
+                                 * a slot evicted unread, chunk_drop_age + a quarter lap
+                                 * old, is counted as live) */
     uint64_t publish_failed;    /* index slot could not be published (bucket full of
                                  * in-flight entries; concurrent near-dups may be missed) */
     uint64_t author_evicted;    /* distinct-author set entries overwritten (bucket full) */
