@@ -100,13 +100,7 @@ done
 wc_log "output leaders moved ($(progress))"
 
 wc_wait_until "all input consumed" 90 consumed_ge "$N"
-lag0() {
-    local j
-    wc_daemon_alive || wc_fail "webcared exited: $(tail -n 3 "$WC_DAEMON_LOG")"
-    j=$(wckafka committed --bootstrap "$WC_BOOTSTRAP" --group it-fault-broker --topic mentions 2>/dev/null | tail -1)
-    [[ $("$WC_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["lag"])' "$j") == 0 ]]
-}
-wc_wait_until "all input committed (all outputs acknowledged)" 90 lag0
+wc_wait_until "all input committed (all outputs acknowledged)" 90 wc_committed_lag0 it-fault-broker
 produced=$(wc_metric "$PORT" webcared_produced_total)
 failed=$(wc_metric "$PORT" webcared_produce_failed_total)
 OUTS=cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.dlq

@@ -114,13 +114,7 @@ until resumed; do
 done
 wc_log "input resumed after the outage ($(progress))"
 wc_wait_until "all input consumed" 180 metric_ge webcared_consumed_total "$N"
-lag0() {
-    local j
-    alive
-    j=$(wckafka committed --bootstrap "$WC_BOOTSTRAP" --group $GROUP --topic mentions 2>/dev/null | tail -1)
-    [[ $("$WC_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["lag"])' "$j") == 0 ]]
-}
-wc_wait_until "all input committed (all outputs acknowledged)" 180 lag0
+wc_wait_until "all input committed (all outputs acknowledged)" 180 wc_committed_lag0 "$GROUP"
 produced=$(metric webcared_produced_total)
 failed=$(metric webcared_produce_failed_total)
 wc_outputs_read "$OUTS" 20 120

@@ -7,6 +7,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib/env.sh"
 source "$(dirname "$0")/../lib/daemon_ready.sh"
+source "$(dirname "$0")/../lib/outputs.sh"
 wc_env_init
 
 GEN=("$WC_PYTHON" "$WC_SOURCE_DIR/tests/lib/gen_windows.py")
@@ -89,12 +90,7 @@ wc_log "input paused while redis down: consumed $c0 -> $c1 while $NB new inputs 
 wc_redis_start
 wc_daemon_wait_ready "$P2" 60 webcared2
 
-lag0() {
-    local j
-    j=$(wckafka committed --bootstrap "$WC_BOOTSTRAP" --group it-wcrash --topic mentions | tail -1)
-    [[ $("$WC_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["lag"])' "$j") == 0 ]]
-}
-wc_wait_until "all input committed (window updates applied)" 120 lag0
+wc_wait_until "all input committed (window updates applied)" 120 wc_committed_lag0 it-wcrash webcared2
 
 "${GEN[@]}" compare --cases "$WC_WORK/truth_cases.jsonl" --input "$WC_WORK/in.jsonl" \
     --redis-port "$WC_REDIS_PORT" --brands kx,ky --mode exact ||

@@ -85,18 +85,12 @@ fr_class_total() {
         awk '$1 ~ /^[0-9]+$/ { s += $1 } END { print s + 0 }'
 }
 
-_fr_lag0() {
-    local j
-    wc_daemon_alive || wc_fail "webcared exited: $(tail -n 3 "$WC_DAEMON_LOG")"
-    j=$(wckafka committed --bootstrap "$WC_BOOTSTRAP" --group "$FR_GROUP" --topic mentions 2>/dev/null | tail -1)
-    [[ $("$WC_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["lag"])' "$j") == 0 ]]
-}
-
 # fr_finish exact|partial
 fr_finish() {
     local mode=$1
     wc_proc_wait producer 120 || wc_fail "producer failed"
-    wc_wait_until "all input committed (outputs acknowledged, window updates applied)" 90 _fr_lag0
+    wc_wait_until "all input committed (outputs acknowledged, window updates applied)" 90 \
+        wc_committed_lag0 "$FR_GROUP"
     # Everything committed was acknowledged by the cluster: read it back from offset 0.
     wc_outputs_read "$FR_OUTS" 10 60
     wc_outputs_check

@@ -4,6 +4,18 @@
 # offset is committed only after all its outputs were acknowledged, so what
 # the topics hold is everything there is to read.
 
+# wc_committed_lag0 GROUP [DAEMON]: the consumer group's committed offsets on
+# the input topic `mentions` are at its high watermarks (lag 0), i.e. every
+# input's outputs were acknowledged (and its window updates applied). Fails
+# the test at once if the daemon process DAEMON (default webcared) exited.
+# For wc_wait_until.
+wc_committed_lag0() {
+    local group=$1 name=${2:-webcared} j
+    wc_daemon_alive "$name" || wc_fail "$name exited: $(tail -n 3 "$WC_WORK/$name.log")"
+    j=$(wckafka committed --bootstrap "$WC_BOOTSTRAP" --group "$group" --topic mentions 2>/dev/null | tail -1)
+    [[ $("$WC_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["lag"])' "$j") == 0 ]]
+}
+
 # wc_outputs_read OUTS TIMEOUT_S MAX_TIME_S: every message of the output
 # topics OUTS (comma-separated) from offset 0 up to the sum of their high
 # watermarks into $WC_WORK/out.jsonl (watermarks in $WC_WORK/offsets.json);
