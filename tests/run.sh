@@ -4,7 +4,8 @@
 #   2. release build: every unit, component and integration test (ctest)
 #   3. ASan+UBSan build: unit tests and the main integration tests
 #   4. TSan build: unit tests (ring, dedup and worker stress tests included)
-#   5. libFuzzer harnesses, WC_FUZZ_SECONDS each (default 60) under ASan+UBSan
+#   5. libFuzzer harnesses, WC_FUZZ_SECONDS each (default 60) under ASan+UBSan,
+#      WC_JOBS of them at a time
 # Environment: WC_TEST_QUICK=1 runs step 2 only; WC_FUZZ_SECONDS=0 skips 5;
 # WC_JOBS (default: cores).
 set -euo pipefail
@@ -45,25 +46,39 @@ TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
     bash -c 'cd build-tsan && ctest --output-on-failure -j1 -L unit'
 
 if (( FUZZ_SECONDS > 0 )); then
-    step "libFuzzer harnesses, ${FUZZ_SECONDS}s each (ASan+UBSan)"
+    step "libFuzzer harnesses, ${FUZZ_SECONDS}s each (ASan+UBSan), $JOBS at a time"
     cmake -S "$SRC" -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
         -DWC_FUZZ=ON -DWC_SANITIZE=address >/dev/null
     cmake --build build-fuzz -j"$JOBS" --target fuzzers
-    for f in build-fuzz/tests/fuzz_*; do
-        [[ -x "$f" ]] || continue
-        name=$(basename "$f")
+    # Crash/leak/OOM inputs go to build-fuzz/artifacts/ (kept for the
+    # report); on failure the fuzzer's own report is shown, not just stats.
+    mkdir -p build-fuzz/artifacts
+    fuzz_one() { # NAME: one harness for FUZZ_SECONDS; its exit status in build-fuzz/NAME.rc
+        local name=$1 corpus work rc=0
         corpus="tests/fuzz/corpus/${name#fuzz_}"
         work=$(mktemp -d)
         [[ -d "$corpus" ]] && cp -r "$corpus"/. "$work"/
-        echo "--- $name"
-        # Crash/leak/OOM inputs go to build-fuzz/artifacts/ (kept for the
-        # report); on failure the fuzzer's own report is shown, not just stats.
-        mkdir -p build-fuzz/artifacts
-        rc=0
-        "$f" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
+        "build-fuzz/tests/$name" -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 \
             -artifact_prefix="build-fuzz/artifacts/$name-" "$work" > "build-fuzz/$name.log" 2>&1 \
             || rc=$?
         rm -rf "$work"
+        echo "$rc" > "build-fuzz/$name.rc"
+    }
+    # Each harness is one single-threaded process: JOBS of them at a time
+    # give each the same CPU time in less wall time.
+    names=()
+    for f in build-fuzz/tests/fuzz_*; do
+        [[ -x "$f" ]] || continue
+        names+=("$(basename "$f")")
+        rm -f "build-fuzz/${names[-1]}.rc"
+        while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || true; done
+        fuzz_one "${names[-1]}" &
+    done
+    wait
+    (( ${#names[@]} > 0 )) || { echo "FAILED: no fuzz harness was built" >&2; exit 1; }
+    for name in "${names[@]}"; do
+        echo "--- $name"
+        rc=$(cat "build-fuzz/$name.rc" 2>/dev/null || echo 1)
         if (( rc != 0 )); then
             tail -n 80 "build-fuzz/$name.log"
             echo "FAILED: $name exited $rc (libFuzzer: 70 timeout, 71 out-of-memory, 77 crash);" \
