@@ -18,7 +18,7 @@ static const struct {
     const char *name;
     const char *help;
 } metric_desc[WC_M__COUNT] = {
-    [WC_M_CONSUMED] = {"webcared_consumed_total", "Input messages consumed."},
+    [WC_M_CONSUMED] = {"webcared_consumed_total", "Input messages consumed (counted when a worker starts on them)."},
     [WC_M_CONSUME_ERRORS] = {"webcared_consume_errors_total", "Consumer errors reported by librdkafka."},
     [WC_M_PRODUCED] = {"webcared_produced_total", "Output messages acknowledged by Kafka."},
     [WC_M_PRODUCE_FAILED] = {"webcared_produce_failed_total", "Failed deliveries (the output is produced again)."},

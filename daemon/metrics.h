@@ -18,7 +18,7 @@
 #include <stdatomic.h>
 
 typedef enum wc_metric {
-    WC_M_CONSUMED = 0,     /* input messages consumed */
+    WC_M_CONSUMED = 0,     /* input messages consumed (counted by the worker, batch start) */
     WC_M_CONSUME_ERRORS,   /* consumer errors reported by librdkafka */
     WC_M_PRODUCED,         /* outputs acknowledged by Kafka */
     WC_M_PRODUCE_FAILED,   /* delivery reports with an error (output re-produced) */
