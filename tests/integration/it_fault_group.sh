@@ -14,7 +14,6 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib/env.sh"
 source "$(dirname "$0")/../lib/daemon_ready.sh"
-source "$(dirname "$0")/../lib/outputs.sh"
 wc_env_init
 
 N=${WC_IT_COUNT:-24000}
@@ -43,6 +42,13 @@ metric_ge() {
 }
 
 start_instance A
+# The outputs are read while they are produced, not read back at the end:
+# with the replays, ~60,000 case events over 4 partitions a topic pass the
+# local cluster's ~5 MB a partition, which drops the oldest (a read-back from
+# offset 0 found cases.complaints[2] starting at offset 300).
+wc_proc_start -o "$WC_WORK/out.jsonl" consumer "$WC_PYTHON" "$WC_LIB_DIR/wckafka.py" consume \
+    --bootstrap "$WC_BOOTSTRAP" --topic cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.dlq \
+    --headers --timeout 15 --max-time 115
 wc_proc_start producer "$WC_PYTHON" "$WC_LIB_DIR/wckafka.py" produce --bootstrap "$WC_BOOTSTRAP" \
     --topic mentions --key-field author.id --rate "$RATE" --file "$WC_WORK/in.jsonl"
 wc_wait_until "A processing" 60 metric_ge A webcared_produced_total $(( N / 10 ))
@@ -63,12 +69,11 @@ wc_daemon_stop B 25 || rc=$? # leave
 (( rc == 0 )) || wc_fail "B exited with status $rc on SIGTERM during the stream"
 wc_wait_until "A2 took over B's partitions" 60 metric_ge A2 webcared_assigned_partitions 12
 wc_proc_wait producer 110 || wc_fail "producer failed"
-# Everything committed was acknowledged by the cluster: read it back from offset 0.
-wc_wait_until "all input committed (all outputs acknowledged)" 90 wc_committed_lag0 it-fault-group A2
-wc_outputs_read cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.dlq 10 120
-wc_outputs_no_gaps
-wc_outputs_check "join, kill -9, rejoin, leave"
-dups=$WC_OUTPUTS_DUPS dlqdups=$WC_OUTPUTS_DLQ_DUPS
-wc_log "outputs: $(cat "$WC_WORK/summary.json")"
+wc_proc_wait consumer 115 || wc_fail "output consumer failed"
+
+"$WC_PYTHON" "$WC_LIB_DIR/check_outputs.py" --allow-duplicates --manifest "$WC_WORK/manifest.json" \
+    --input "$WC_WORK/in.jsonl" --outputs "$WC_WORK/out.jsonl" | tee "$WC_WORK/summary.json" ||
+    wc_fail "nothing-lost check failed: $(cat "$WC_WORK/summary.json")"
+read -r dups dlqdups < <("$WC_PYTHON" -c 'import json,sys; s=json.load(open(sys.argv[1])); print(s["duplicates"], s["dlq_duplicates"])' "$WC_WORK/summary.json")
 wc_daemon_stop A2 25 || wc_fail "A2 exited with status $? on SIGTERM"
 wc_pass "join, kill -9, rejoin, leave mid-stream: $N mentions, 0 lost, $dups duplicate case events, $dlqdups duplicate DLQ records (at-least-once)"

@@ -11,7 +11,10 @@ wc_env_init
 
 N=${WC_IT_COUNT:-30000}
 RATE=${WC_IT_RATE:-6000}
-wc_kafka_start --brokers 3 --default-partitions 8 --topic mentions:16
+# 16 partitions an output topic: read back at the end, the outputs (with
+# the replays at most ~60,000 case events) stay far below the local cluster's
+# ~5 MB a partition, beyond which it drops the oldest.
+wc_kafka_start --brokers 3 --default-partitions 16 --topic mentions:16
 wc_redis_start
 wckafka gen --count "$N" --malformed-pct 1 --seed 7 --out "$WC_WORK/in.jsonl" \
     --manifest "$WC_WORK/manifest.json"
