@@ -60,9 +60,10 @@ progress() { printf 'consumed %s produced %s inflight %s' "$(wc_metric "$PORT" w
 
 # 1. broker 2 down until the daemon's client has noticed, then up again.
 wc_wait_until "a fifth consumed" 60 consumed_ge $(( N / 5 ))
+mark=$(wc_log_lines "$WC_DAEMON_LOG")
 wc_kafka_ctl broker_down 2 >/dev/null || wc_fail "broker_down refused"
 wc_log "broker 2 down ($(progress))"
-wc_wait_log "$WC_DAEMON_LOG" "127\.0\.0\.1:$BROKER2_PORT.*(refused|Disconnected|failed|down)" 30
+wc_wait_log "$WC_DAEMON_LOG" "127\.0\.0\.1:$BROKER2_PORT.*(refused|Disconnected|failed|down)" 30 "$mark"
 # Keep it down until the daemon is stalled on it: outputs for broker 2's
 # partitions fill kafka.max.inflight and acknowledgements stop for 2 s.
 STALL=$WC_WORK/stall

@@ -11,11 +11,12 @@ wc_env_init
 
 fr_setup it-fault-redis-pause
 wc_wait_until "a quarter of the stream consumed" 60 fr_consumed_ge $((FR_N / 4))
+mark=$(wc_log_lines "$WC_DAEMON_LOG")
 [[ $(wc_redis_cli client pause 5000 all) == OK ]] || wc_fail "CLIENT PAUSE refused"
 wc_log "redis clients paused for 5 s (consumed $(fr_metric webcared_consumed_total))"
 # the daemon's calls (redis.timeout.ms=1000) time out during the pause: it
 # reconnects, pauses its input and re-sends once Redis answers again
-wc_wait_log "$WC_DAEMON_LOG" "\[redis\] command timed out" 12
+wc_wait_log "$WC_DAEMON_LOG" "\[redis\] command timed out" 12 "$mark"
 fr_finish exact
 timeouts=$(grep -c "\[redis\] command timed out" "$WC_DAEMON_LOG" || true)
 wc_pass "redis CLIENT PAUSE 5000 ALL: $FR_N mentions, $FR_LOST lost, $FR_DUPS duplicate case events, window counts exact ($timeouts redis command timeouts in the daemon)"

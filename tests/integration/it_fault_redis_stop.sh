@@ -17,7 +17,15 @@ fr_setup it-fault-redis-stop
 wc_wait_until "a quarter of the stream consumed" 60 fr_consumed_ge $((FR_N / 4))
 wc_redis_sigstop
 wc_wait_until "readiness false while redis is frozen" 8 fr_not_ready
+# c0 once the workers are done with what was queued for them before the
+# pause (they count a message when they start on it; a claim against the
+# frozen Redis waits redis.timeout.ms before failing, so 3 s still).
+wc_wait_until "the workers done with what was consumed before the pause" 30 \
+    wc_metric_still "$FR_PORT" webcared_consumed_total 3
 c0=$(fr_metric webcared_consumed_total)
+# a paused daemon leaves the rest in Kafka: if it is gone, input went on
+(( FR_N - c0 >= FR_N / 4 )) ||
+    wc_fail "input was not paused while redis was frozen: $c0 of $FR_N consumed once the workers were done"
 end=$(( $(date +%s) + STOP_S ))
 while (( $(date +%s) < end )); do
     fr_not_ready || wc_fail "readyz reported ready while redis was frozen"

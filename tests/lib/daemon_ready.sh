@@ -18,3 +18,15 @@ _wc_daemon_ready_check() {
 wc_metric() {
     curl -sf "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1==n && !f {print $2; f=1}'
 }
+
+# wc_metric_still PORT NAME SECS : the metric reads the same (and is set)
+# twice, SECS apart. For wc_wait_until, e.g. webcared_consumed_total once
+# input is paused: the workers count a message when they start on it, so
+# what was queued for them before the pause is counted later.
+wc_metric_still() {
+    local a b
+    a=$(wc_metric "$1" "$2")
+    sleep "$3"
+    b=$(wc_metric "$1" "$2")
+    [[ -n "$a" && "$a" == "$b" ]]
+}

@@ -178,10 +178,16 @@ _wc_port_open() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
-# wc_wait_log FILE REGEX TIMEOUT_S : until FILE has a line matching REGEX (grep -E).
+# wc_wait_log FILE REGEX TIMEOUT_S [AFTER_LINE] : until FILE has a line
+# matching REGEX (grep -E) after its first AFTER_LINE lines (default 0). Pass
+# $(wc_log_lines FILE), taken before a fault, so a line from before it does
+# not count.
 wc_wait_log() {
-    wc_wait_until "'$2' in ${1##*/}" "$3" grep -qE -- "$2" "$1"
+    wc_wait_until "'$2' in ${1##*/}${4:+ after line $4}" "$3" _wc_log_has "$1" "$2" "${4:-0}"
 }
+_wc_log_has() { tail -n +"$(( $3 + 1 ))" "$1" | grep -qE -- "$2"; }
+# wc_log_lines FILE : its number of lines now (0 if it does not exist yet).
+wc_log_lines() { if [[ -f "$1" ]]; then wc -l <"$1"; else echo 0; fi; }
 
 # ---------------------------------------------------------------------------
 # generic process tracking
