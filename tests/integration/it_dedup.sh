@@ -53,9 +53,11 @@ produce() {
     wckafka produce --bootstrap "$WC_BOOTSTRAP" --topic mentions --key-field author.id \
         --file "$1" >/dev/null
 }
-# count_cases : JSON {"total":..} of everything on the case topics so far
+# count_cases : JSON {"total":..} of everything on the case topics so far:
+# the sum of their high watermarks (no transactions here, so every offset is
+# a message; no idle timeout that a slow first fetch could cut short)
 count_cases() {
-    wckafka count --bootstrap "$WC_BOOTSTRAP" --topic "$CASE_TOPICS" --timeout 3 --max-time 120
+    wckafka offsets --bootstrap "$WC_BOOTSTRAP" --topic "$CASE_TOPICS" | tail -1
 }
 wc_count_lines() { wc -l <"$1" | tr -d ' '; }
 total_of() { "$WC_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["total"])' "$1"; }
@@ -112,11 +114,13 @@ wc_log "case topics hold $N events"
 produce "$WC_WORK/campaign.jsonl"
 wc_wait_until "campaign processed" 120 settled "$P2" $(( N + C ))
 cmds2=$(dd_metric "$P2" webcared_dedup_remote_commands_total)
+cnt=$(count_cases)
+wc_assert_eq "case events in Kafka after the campaign" $(( N + C )) "$(total_of "$cnt")"
 wc_proc_start -o "$WC_WORK/out.jsonl" consumer "$WC_PYTHON" "$WC_LIB_DIR/wckafka.py" consume \
-    --bootstrap "$WC_BOOTSTRAP" --topic "$CASE_TOPICS" --until-count $(( N + C + 1 )) --timeout 5 \
+    --bootstrap "$WC_BOOTSTRAP" --topic "$CASE_TOPICS" --until-count $(( N + C )) --timeout 10 \
     --max-time 300
 wc_proc_wait consumer 300 || wc_fail "output consumer failed"
-wc_assert_eq "case events in Kafka after the campaign" $(( N + C )) "$(wc_count_lines "$WC_WORK/out.jsonl")"
+wc_assert_eq "case events read back after the campaign" $(( N + C )) "$(wc_count_lines "$WC_WORK/out.jsonl")"
 "$WC_PYTHON" - "$WC_WORK/out.jsonl" "$WC_WORK/campaign.json" <<'PY' | tee "$WC_WORK/campaign_summary.json" ||
 import json, sys
 man = json.load(open(sys.argv[2]))
