@@ -108,7 +108,7 @@ uint64_t wc_metrics_sum(const wc_metrics_t *m, wc_metric_t which);
  * daemon/app.c, app_input_blocked). */
 typedef enum wc_block_reason {
     WC_BLOCK_NONE = 0,
-    WC_BLOCK_NOT_RUNNING,      /* starting or draining */
+    WC_BLOCK_NOT_RUNNING,      /* draining (the loop runs once the daemon is running) */
     WC_BLOCK_REBALANCE,
     WC_BLOCK_FATAL,
     WC_BLOCK_REDIS_DOWN,

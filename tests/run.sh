@@ -69,10 +69,11 @@ if (( FUZZ_SECONDS > 0 )); then
     names=()
     for f in build-fuzz/tests/fuzz_*; do
         [[ -x "$f" ]] || continue
-        names+=("$(basename "$f")")
-        rm -f "build-fuzz/${names[-1]}.rc"
+        name=$(basename "$f")
+        names+=("$name")
+        rm -f "build-fuzz/$name.rc"
         while (( $(jobs -rp | wc -l) >= JOBS )); do wait -n || true; done
-        fuzz_one "${names[-1]}" &
+        fuzz_one "$name" &
     done
     wait
     (( ${#names[@]} > 0 )) || { echo "FAILED: no fuzz harness was built" >&2; exit 1; }

@@ -18,6 +18,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib/env.sh"
 source "$(dirname "$0")/../lib/daemon_ready.sh"
+source "$(dirname "$0")/../lib/outputs.sh"
 wc_env_init
 
 N=${WC_IT_COUNT:-24000}
@@ -72,13 +73,7 @@ run2=$(sed -n 's/.*exactly-once: transactional\.id [^ ]*, run \([0-9a-f]*\),.*/\
 
 wc_proc_wait producer 120 || wc_fail "producer failed"
 wc_log "input fully produced"
-caught_up() {
-    local lag
-    lag=$(wckafka committed --group "$GROUP" --topic mentions 2>/dev/null |
-        "$WC_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["lag"])') || return 1
-    [[ "$lag" == 0 ]]
-}
-wc_wait_until "the group committed all input" 90 caught_up
+wc_wait_until "the group committed all input" 90 wc_committed_lag0 "$GROUP" webcared2
 wckafka consume --topic cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.dlq \
     --headers --timeout 5 >"$WC_WORK/out.jsonl"
 "$WC_PYTHON" "$WC_LIB_DIR/eos_check.py" --manifest "$WC_WORK/manifest.json" --input "$WC_WORK/in.jsonl" \

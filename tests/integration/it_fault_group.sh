@@ -47,13 +47,11 @@ start_instance A
 # with the replays, ~60,000 case events over 4 partitions a topic pass the
 # local cluster's ~5 MB a partition, which drops the oldest (a read-back from
 # offset 0 found cases.complaints[2] starting at offset 300). The reader
-# (tests/soak/drain.py) checks that offsets follow each other without a gap
-# and stops once it has read up to the high watermarks written to stop.json
-# after all input is committed (no idle timeout that a rebalance could hit).
+# checks that offsets follow each other without a gap and stops once it has
+# read up to the high watermarks of the moment all input is committed (no
+# idle timeout that a rebalance could hit).
 OUTS=cases.complaints,cases.questions,cases.praise,cases.neutral,mentions.dlq
-wc_proc_start -o "$WC_WORK/drain.json" drain "$WC_PYTHON" "$WC_SOURCE_DIR/tests/soak/drain.py" \
-    --bootstrap "$WC_BOOTSTRAP" --topics "$OUTS" --out "$WC_WORK/out.jsonl" \
-    --stop-file "$WC_WORK/stop.json" --max-time 240
+wc_outputs_drain_start "$OUTS" 240
 wc_proc_start producer "$WC_PYTHON" "$WC_LIB_DIR/wckafka.py" produce --bootstrap "$WC_BOOTSTRAP" \
     --topic mentions --key-field author.id --rate "$RATE" --file "$WC_WORK/in.jsonl"
 wc_wait_until "A processing" 60 metric_ge A webcared_produced_total $(( N / 10 ))
@@ -75,10 +73,7 @@ wc_daemon_stop B 25 || rc=$? # leave
 wc_wait_until "A2 took over B's partitions" 60 metric_ge A2 webcared_assigned_partitions 12
 wc_proc_wait producer 110 || wc_fail "producer failed"
 wc_wait_until "all input committed (all outputs acknowledged)" 90 wc_committed_lag0 it-fault-group A2
-wckafka offsets --bootstrap "$WC_BOOTSTRAP" --topic "$OUTS" | tail -1 >"$WC_WORK/stop.tmp" &&
-    mv "$WC_WORK/stop.tmp" "$WC_WORK/stop.json" || wc_fail "cannot read the output high watermarks"
-wc_proc_wait drain 60 ||
-    wc_fail "the output reader failed or saw gaps: $(cat "$WC_WORK/drain.json") $(tail -n 3 "$WC_WORK/drain.log")"
+wc_outputs_drain_finish "$OUTS" 60
 wc_outputs_check "join, kill -9, rejoin, leave"
 dups=$WC_OUTPUTS_DUPS dlqdups=$WC_OUTPUTS_DLQ_DUPS
 wc_log "outputs: $(cat "$WC_WORK/summary.json"); reader: $(cat "$WC_WORK/drain.json")"

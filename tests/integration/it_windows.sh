@@ -14,6 +14,7 @@
 set -euo pipefail
 source "$(dirname "$0")/../lib/env.sh"
 source "$(dirname "$0")/../lib/daemon_ready.sh"
+source "$(dirname "$0")/../lib/outputs.sh"
 wc_env_init
 
 GEN=("$WC_PYTHON" "$WC_SOURCE_DIR/tests/lib/gen_windows.py")
@@ -24,29 +25,16 @@ wc_daemon_start --brokers "$WC_BOOTSTRAP" --redis "$WC_REDIS" --http-port "$P" -
     -o kafka.group.id=it-windows -o stats.interval.s=3600
 wc_daemon_wait_ready "$P" 30
 
-# Wait until the group has committed everything on topic $1 (commits happen
-# only after Redis applied the window updates of those offsets).
-_lag0() {
-    local j
-    j=$(wckafka committed --bootstrap "$WC_BOOTSTRAP" --group it-windows --topic "$1" | tail -1)
-    [[ $("$WC_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["lag"])' "$j") == 0 ]]
-}
 produce_and_settle() { # topic file [rate]
     wckafka produce --bootstrap "$WC_BOOTSTRAP" --topic "$1" --key-field author.id --file "$2" \
         --rate "${3:-0}" >/dev/null
-    wc_wait_until "$1 fully processed and committed" 90 _lag0 "$1"
+    # committed only after Redis applied the window updates of those offsets
+    wc_wait_until "$1 fully processed and committed" 90 wc_committed_lag0 it-windows webcared "$1"
 }
 alerts() { # topic -> file of all alert values so far (every message up to the high watermarks)
-    local total
-    total=$(wckafka offsets --bootstrap "$WC_BOOTSTRAP" --topic "$1" --start-timeout 10 | tail -1 |
-        "$WC_PYTHON" -c 'import json,sys; print(json.load(sys.stdin)["total"])') ||
-        wc_fail "offsets of $1 unreadable"
-    : >"$WC_WORK/$1.raw"
-    if (( total > 0 )); then
-        wckafka consume --bootstrap "$WC_BOOTSTRAP" --topic "$1" --until-count "$total" --timeout 10 \
-            >"$WC_WORK/$1.raw" || wc_fail "reading $total messages of $1 failed"
-    fi
-    [[ $(wc -l <"$WC_WORK/$1.raw") == "$total" ]] || wc_fail "read $(wc -l <"$WC_WORK/$1.raw") of $total messages of $1"
+    wc_outputs_read "$1" 10 60
+    [[ $(wc -l <"$WC_WORK/out.jsonl") == "$WC_OUTPUTS_TOTAL" ]] ||
+        wc_fail "read $(wc -l <"$WC_WORK/out.jsonl") of $WC_OUTPUTS_TOTAL messages of $1"
     # Alerts are at-least-once (the outbox is produced again, the same bytes,
     # on a Redis reconnect: daemon/windows.c): a copy of an earlier alert is
     # dropped here as a consumer would, the first one kept.
@@ -57,7 +45,7 @@ for l in open(sys.argv[1]):
     v = json.loads(l)["value"]
     if v not in seen:
         seen.add(v)
-        print(v)' "$WC_WORK/$1.raw" >"$WC_WORK/$1.jsonl"
+        print(v)' "$WC_WORK/out.jsonl" >"$WC_WORK/$1.jsonl"
 }
 
 now=$(date +%s%3N)

@@ -4,15 +4,15 @@
 # offset is committed only after all its outputs were acknowledged, so what
 # the topics hold is everything there is to read.
 
-# wc_committed_lag0 GROUP [DAEMON]: the consumer group's committed offsets on
-# the input topic `mentions` are at its high watermarks (lag 0), i.e. every
-# input's outputs were acknowledged (and its window updates applied). Fails
-# the test at once if the daemon process DAEMON (default webcared) exited.
-# For wc_wait_until.
+# wc_committed_lag0 GROUP [DAEMON [TOPIC]]: the consumer group's committed
+# offsets on the input topic TOPIC (default mentions) are at its high
+# watermarks (lag 0), i.e. every input's outputs were acknowledged (and its
+# window updates applied). Fails the test at once if the daemon process
+# DAEMON (default webcared) exited. For wc_wait_until.
 wc_committed_lag0() {
-    local group=$1 name=${2:-webcared} j
+    local group=$1 name=${2:-webcared} topic=${3:-mentions} j
     wc_daemon_alive "$name" || wc_fail "$name exited: $(tail -n 3 "$WC_WORK/$name.log")"
-    j=$(wckafka committed --bootstrap "$WC_BOOTSTRAP" --group "$group" --topic mentions 2>/dev/null | tail -1)
+    j=$(wckafka committed --bootstrap "$WC_BOOTSTRAP" --group "$group" --topic "$topic" 2>/dev/null | tail -1)
     [[ $("$WC_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["lag"])' "$j") == 0 ]]
 }
 
@@ -23,10 +23,33 @@ wc_committed_lag0() {
 wc_outputs_read() {
     local outs=$1 timeout=$2 max_time=$3
     wckafka offsets --bootstrap "$WC_BOOTSTRAP" --topic "$outs" 2>/dev/null | tail -1 >"$WC_WORK/offsets.json"
-    WC_OUTPUTS_TOTAL=$("$WC_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$WC_WORK/offsets.json")
+    WC_OUTPUTS_TOTAL=$("$WC_PYTHON" -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"])' "$WC_WORK/offsets.json") ||
+        wc_fail "the high watermarks of $outs are unreadable"
+    : >"$WC_WORK/out.jsonl"
+    (( WC_OUTPUTS_TOTAL > 0 )) || return 0 # nothing to read (--until-count 0 would wait for the idle timeout)
     wckafka consume --bootstrap "$WC_BOOTSTRAP" --topic "$outs" --headers --until-count "$WC_OUTPUTS_TOTAL" \
         --timeout "$timeout" --max-time "$max_time" >"$WC_WORK/out.jsonl" 2>"$WC_WORK/readback.log" ||
         wc_fail "reading the outputs back failed"
+}
+
+# wc_outputs_drain_start OUTS [MAX_TIME_S]: tests/soak/drain.py reads the
+# output topics OUTS from offset 0 while they are produced, for outputs that
+# would pass the local cluster's ~5 MB a partition (it drops the oldest), into
+# $WC_WORK/out.jsonl; offsets are checked for gaps as they are read.
+wc_outputs_drain_start() {
+    wc_proc_start -o "$WC_WORK/drain.json" drain "$WC_PYTHON" "$WC_SOURCE_DIR/tests/soak/drain.py" \
+        --bootstrap "$WC_BOOTSTRAP" --topics "$1" --out "$WC_WORK/out.jsonl" \
+        --stop-file "$WC_WORK/stop.json" ${2:+--max-time "$2"}
+}
+
+# wc_outputs_drain_finish OUTS TIMEOUT_S: once all input is committed, the
+# reader stops at the high watermarks OUTS have now (written to its stop
+# file); fails if it failed or saw a gap.
+wc_outputs_drain_finish() {
+    wckafka offsets --bootstrap "$WC_BOOTSTRAP" --topic "$1" 2>/dev/null | tail -1 >"$WC_WORK/stop.json.tmp" &&
+        mv "$WC_WORK/stop.json.tmp" "$WC_WORK/stop.json" || wc_fail "cannot read the output high watermarks"
+    wc_proc_wait drain "$2" ||
+        wc_fail "the output reader failed or saw gaps: $(cat "$WC_WORK/drain.json") $(tail -n 3 "$WC_WORK/drain.log")"
 }
 
 # wc_outputs_no_gaps: every output partition of the last wc_outputs_read was

@@ -102,6 +102,7 @@ done
 : "${WC_TEST_NAME:=soak_kill}"
 source "$HERE/../lib/env.sh"
 source "$HERE/../lib/daemon_ready.sh"
+source "$HERE/../lib/outputs.sh"
 wc_env_init
 
 GROUP=soak-kill
@@ -124,8 +125,7 @@ wckafka gen --count "$N" --malformed-pct 1 --seed 41 --out "$WC_WORK/in.jsonl" \
     --manifest "$WC_WORK/manifest.json"
 
 # outputs are read from the start, concurrently
-wc_proc_start -o "$WC_WORK/drain.json" drain "$WC_PYTHON" "$HERE/drain.py" --bootstrap "$WC_BOOTSTRAP" \
-    --topics "$OUTS" --out "$WC_WORK/out.jsonl" --stop-file "$WC_WORK/stop.json"
+wc_outputs_drain_start "$OUTS"
 
 # a config file for the SIGHUP fault (the -o options below apply after it)
 SOAK_CONF=$WC_WORK/soak.conf
@@ -309,18 +309,10 @@ CONSUMED_FAULTS=$CONSUMED_SUM # consumed by the instances that were stopped duri
 (( FEED_RC == 0 )) || wc_fail "the input producer failed (exit $FEED_RC): $(tail -n 3 "$WC_WORK/feed.log")"
 wc_log "input fed: $(cat "$WC_WORK/feed.json"); faults over: $KILLS kill -9, $TERMS SIGTERM, ${#EXTRA_LOG[@]} extra faults"
 
-lag0() {
-    local j
-    wc_daemon_alive "$CUR" || wc_fail "$CUR exited: $(tail -n 5 "$WC_WORK/$CUR.log")"
-    j=$(wckafka committed --bootstrap "$WC_BOOTSTRAP" --group $GROUP --topic mentions 2>/dev/null | tail -1)
-    [[ $("$WC_PYTHON" -c 'import json,sys; print(json.loads(sys.argv[1])["lag"])' "$j") == 0 ]]
-}
-wc_wait_until "all input committed by $CUR" $(( 600 + N / 500 )) lag0
+wc_wait_until "all input committed by $CUR" $(( 600 + N / 500 )) wc_committed_lag0 "$GROUP" "$CUR"
 note_load
 wckafka offsets --bootstrap "$WC_BOOTSTRAP" --topic mentions 2>/dev/null | tail -1 >"$WC_WORK/in_offsets.json"
-wckafka offsets --bootstrap "$WC_BOOTSTRAP" --topic "$OUTS" 2>/dev/null | tail -1 >"$WC_WORK/stop.json.tmp"
-mv "$WC_WORK/stop.json.tmp" "$WC_WORK/stop.json"
-wc_proc_wait drain $(( 300 + N / 2000 )) || wc_fail "the output drainer failed or saw gaps: $(cat "$WC_WORK/drain.json") $(tail -n 3 "$WC_WORK/drain.log")"
+wc_outputs_drain_finish "$OUTS" $(( 300 + N / 2000 ))
 consumed_last=$(metric webcared_consumed_total)
 wc_daemon_stop "$CUR" 40 || wc_fail "$CUR exited with status $? on the final SIGTERM"
 CONSUMED_SUM=$(( CONSUMED_SUM + ${consumed_last:-0} ))
