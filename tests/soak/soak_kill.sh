@@ -364,6 +364,7 @@ drain = json.load(open(w + "/drain.json"))
 ino = json.load(open(w + "/in_offsets.json"))
 fig = {
     "mentions": int(sys.argv[2]), "fed_acked": feed["acked"], "unacked": feed["unacked"],
+    "fed_reproduced": feed["reproduced"],
     "input_topic_holds": ino["total"],
     "consumed_by_all_instances": int(sys.argv[13]), "outputs_read": drain["read"],
     "cases": s["cases"], "case_events": s["case_events"], "lost": s["lost"],
@@ -412,7 +413,8 @@ for ln in range(1, man["count"] + 1):
 pos = {}
 for l in open(w + "/acked.txt"):
     n, p, o = map(int, l.split())
-    pos[n] = (p, o)
+    if o >= 0: # -1: acknowledged as a duplicate of a retry, offset unknown
+        pos[n] = (p, o)
 near = {}
 want = {pos.get(line_of[i]) for i in lost}
 for l in open(w + "/out.jsonl"):
