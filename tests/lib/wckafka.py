@@ -99,6 +99,59 @@ def iter_lines(f):
         yield pending
 
 
+class ConfirmedProducer:
+    """Produces to one topic and does not trust a delivery report without an
+    error but without an offset: the local cluster acknowledges some produces
+    it never stores (docs/LOCALKAFKA.md), so such a message is produced again,
+    as webcared does with its outputs (`reproduced` counts them).
+    on_result(err, msg, tag) gets each message's final report; tag is what
+    produce() was given. Shared by `wckafka produce` and tests/soak/feed.py."""
+
+    def __init__(self, producer, topic, on_result, **kw):
+        self.p, self.topic, self.on_result, self.kw = producer, topic, on_result, kw
+        self.again = []  # (value, key, tag) reported delivered without an offset
+        self.reproduced = 0
+
+    def _dr(self, err, msg, tag):
+        if err is None and (msg.offset() is None or msg.offset() < 0):
+            self.reproduced += 1
+            self.again.append((msg.value(), msg.key(), tag))
+        else:
+            self.on_result(err, msg, tag)
+
+    def _send(self, value, key, tag):
+        while True:
+            try:
+                self.p.produce(self.topic, value, key, on_delivery=lambda e, m, t=tag: self._dr(e, m, t),
+                               **self.kw)
+                return
+            except BufferError:
+                self.p.poll(0.05)
+
+    def _send_again(self):
+        while self.again:
+            self._send(*self.again.pop())
+
+    def produce(self, value, key, tag=None):
+        self._send(value, key, tag)
+        self._send_again()
+
+    def poll(self, timeout):
+        self.p.poll(timeout)
+        self._send_again()
+
+    def flush(self, timeout):
+        """Waits up to timeout seconds for every message's final report.
+        Returns (still queued, tags of those reported without an offset at
+        the deadline): neither has a final report."""
+        end = time.monotonic() + timeout
+        while True:
+            self._send_again()
+            left = self.p.flush(max(0.0, end - time.monotonic()))
+            if not self.again or time.monotonic() >= end:
+                return left, [t for _, _, t in self.again]
+
+
 def cmd_produce(args):
     conf = {
         "bootstrap.servers": bootstrap_of(args),
@@ -110,17 +163,10 @@ def cmd_produce(args):
         "message.timeout.ms": int(args.timeout * 1000),
         "compression.type": args.compression,
     }
-    p = Producer(conf, logger=quiet_logger())
-    state = {"ok": 0, "fail": 0, "first_err": None, "again": 0}
-    again = []  # (value, key) reported delivered without an offset
+    state = {"ok": 0, "fail": 0, "first_err": None}
 
-    def on_delivery(err, msg):
-        if err is None and (msg.offset() is None or msg.offset() < 0):
-            # not trusted: the local cluster acknowledges some produces it
-            # never stores when leaders move (docs/LOCALKAFKA.md)
-            state["again"] += 1
-            again.append((msg.value(), msg.key()))
-        elif err is not None:
+    def on_result(err, msg, _tag):
+        if err is not None:
             state["fail"] += 1
             if state["first_err"] is None:
                 state["first_err"] = str(err)
@@ -142,15 +188,7 @@ def cmd_produce(args):
         kw["partition"] = args.partition
     if headers:
         kw["headers"] = headers
-
-    def produce(line, key):
-        while True:
-            try:
-                p.produce(args.topic, line, key, on_delivery=on_delivery, **kw)
-                return
-            except BufferError:
-                p.poll(0.05)
-
+    p = ConfirmedProducer(Producer(conf, logger=quiet_logger()), args.topic, on_result, **kw)
     for line in iter_lines(f):
         key = None
         if args.key_field:
@@ -167,31 +205,23 @@ def cmd_produce(args):
                 if now >= due:
                     break
                 p.poll(min(due - now, 0.1))
-        produce(line, key)
-        while again:
-            produce(*again.pop())
+        p.produce(line, key)
         sent += 1
         if sent % 1000 == 0:
             p.poll(0)
     if f is not sys.stdin.buffer:
         f.close()
-    end = time.monotonic() + args.timeout
-    while True:
-        while again:
-            produce(*again.pop())
-        remaining = p.flush(max(0.0, end - time.monotonic()))
-        if not again or time.monotonic() >= end:
-            break
-    if again:
-        state["fail"] += len(again)
-        state["first_err"] = state["first_err"] or "%d messages delivered without an offset" % len(again)
+    remaining, unconfirmed = p.flush(args.timeout)
     elapsed = time.monotonic() - start
+    if unconfirmed:
+        state["fail"] += len(unconfirmed)
+        state["first_err"] = state["first_err"] or "%d messages delivered without an offset" % len(unconfirmed)
     if remaining:
         state["fail"] += remaining
         state["first_err"] = state["first_err"] or "%d messages not delivered in time" % remaining
     log("produced %d/%d to %s in %.2fs (%.0f msg/s)%s%s" % (
         state["ok"], sent, args.topic, elapsed, state["ok"] / elapsed if elapsed > 0 else 0,
-        "; %d produced again (delivered without an offset)" % state["again"] if state["again"] else "",
+        "; %d produced again (delivered without an offset)" % p.reproduced if p.reproduced else "",
         "; %d FAILED, first error: %s" % (state["fail"], state["first_err"]) if state["fail"] else ""))
     print(state["ok"])
     sys.stdout.flush()

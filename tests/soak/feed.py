@@ -24,6 +24,9 @@ import time
 
 from confluent_kafka import Producer
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from wckafka import ConfirmedProducer  # noqa: E402
+
 
 def key_of(line, field):
     try:
@@ -54,7 +57,7 @@ def main():
     ap.add_argument("--acked-out", help="write 'line partition offset' of every acknowledged line")
     a = ap.parse_args()
 
-    p = Producer({
+    prod = Producer({
         "bootstrap.servers": a.bootstrap,
         "enable.idempotence": True,
         "linger.ms": 5,
@@ -65,14 +68,10 @@ def main():
     })
     failed = []
     acked = []
-    again = []  # (lineno, value, key) reported delivered without an offset
-    st = {"ok": 0, "again": 0}
+    st = {"ok": 0}
 
     def dr(err, msg, lineno):
-        if err is None and (msg.offset() is None or msg.offset() < 0):
-            st["again"] += 1
-            again.append((lineno, msg.value(), msg.key()))
-        elif err is None:
+        if err is None:
             st["ok"] += 1
             if a.acked_out:
                 acked.append((lineno, msg.partition(), msg.offset()))
@@ -81,14 +80,7 @@ def main():
             if len(failed) <= 5:
                 sys.stderr.write("feed: delivery of line %d failed: %s\n" % (lineno, err))
 
-    def produce(line, k, lineno):
-        while True:
-            try:
-                p.produce(a.topic, line, k, on_delivery=lambda e, m, n=lineno: dr(e, m, n))
-                return
-            except BufferError:
-                p.poll(0.05)
-
+    p = ConfirmedProducer(prod, a.topic, dr)
     t0 = time.monotonic()
     last_prog = t0
     sent = 0
@@ -105,10 +97,7 @@ def main():
                         break
                     p.poll(min(due - now, 0.05))
             k = key_of(line, a.key_field) if a.key_field else None
-            produce(line, k, lineno)
-            while again:
-                n, v, k = again.pop()
-                produce(v, k, n)
+            p.produce(line, k, lineno)
             if sent % 1000 == 0:
                 p.poll(0)
                 now = time.monotonic()
@@ -117,15 +106,8 @@ def main():
                     with open(a.progress + ".tmp", "w") as pf:
                         pf.write("%d\n" % sent)
                     os.replace(a.progress + ".tmp", a.progress)
-    end = time.monotonic() + a.timeout
-    while True:
-        while again:
-            n, v, k = again.pop()
-            produce(v, k, n)
-        left = p.flush(max(0.0, end - time.monotonic()))
-        if not again or time.monotonic() >= end:
-            break
-    failed.extend(n for n, _, _ in again)  # still unconfirmed at the deadline
+    left, unconfirmed = p.flush(a.timeout)
+    failed.extend(unconfirmed)  # reported without an offset until the deadline
     if left:
         sys.stderr.write("feed: %d messages still undelivered after %.0fs\n" % (left, a.timeout))
     # a message still queued after flush() never got a delivery report: not acknowledged
@@ -137,7 +119,7 @@ def main():
         with open(a.acked_out, "w") as af:
             af.writelines("%d %d %d\n" % t for t in sorted(acked))
     el = time.monotonic() - t0
-    res = {"sent": sent, "acked": st["ok"], "unacked": sent - st["ok"], "reproduced": st["again"],
+    res = {"sent": sent, "acked": st["ok"], "unacked": sent - st["ok"], "reproduced": p.reproduced,
            "seconds": round(el, 1)}
     print(json.dumps(res, sort_keys=True))
     sys.stderr.write("feed: %s (%.0f msg/s)\n" % (json.dumps(res), sent / el if el > 0 else 0))

@@ -413,8 +413,7 @@ for ln in range(1, man["count"] + 1):
 pos = {}
 for l in open(w + "/acked.txt"):
     n, p, o = map(int, l.split())
-    if o >= 0: # -1: acknowledged as a duplicate of a retry, offset unknown
-        pos[n] = (p, o)
+    pos[n] = (p, o)
 near = {}
 want = {pos.get(line_of[i]) for i in lost}
 for l in open(w + "/out.jsonl"):
